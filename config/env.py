@@ -1,0 +1,70 @@
+"""Strict readers for environment variables: a malformed value stops start-up naming the variable."""
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+_env = environ.Env()
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name):
+    return _env.str(name, default=None)
+
+
+def env_bool(name, default=False):
+    """Read a boolean; anything but 1/0, true/false, yes/no, on/off is refused."""
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use 1/0, true/false, yes/no or on/off.")
+
+
+def env_int(name, default, minimum=None):
+    """Read an integer, optionally bounded below."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
+    return number
+
+
+def env_str(name, default=None):
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_list(name, default):
+    """Read a comma-separated list, blanks dropped."""
+    value = _raw(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_database(name, default):
+    """Parse a database URL (sqlite:///path or postgres://user@host:port/db) into Django's dict."""
+    value = _raw(name) or default
+    scheme = value.split(":", 1)[0].lower()
+    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: unsupported scheme {scheme!r}; use sqlite:///path or postgres://user@host:port/db."
+        )
+    try:
+        config = environ.Env.db_url_config(value)
+    except Exception as exc:  # the library raises several types for a malformed URL
+        raise ImproperlyConfigured(f"{name}={value!r} is not a valid database URL: {exc}") from None
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name}={value!r} names no database.")
+    return config

@@ -1,0 +1,19 @@
+"""Production: the base settings with the stricter values a public deployment needs."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DEBUG
+from django.core.exceptions import ImproperlyConfigured
+
+if DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off with config.settings.production.")
+
+# TLS ends at the proxy in front of the app; it says so with this header.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,11 @@
+"""Test settings: the base settings with a throwaway key and a fast password hasher."""
+
+import os
+
+# Tests run with DEBUG off, where the base settings insist on a key; this one signs nothing real.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
+
+from config.settings.base import *  # noqa: E402, F403
+
+# Hashing with PBKDF2 dominates a suite that registers many users; the algorithm is not under test.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,62 @@
+"""Query-string filters of the list endpoints; slugs are matched within their parent topic's rows."""
+
+import django_filters
+from django.db.models import Q
+
+from discussions.models import Reply, Thread
+from discussions.selectors import REPLY_ORDERINGS, THREAD_ORDERINGS
+
+
+def _author_q(value: str) -> Q:
+    """An author given by username, or by numeric id."""
+    query = Q(author__username=value)
+    if value.isdigit():
+        query |= Q(author_id=int(value))
+    return query
+
+
+class _OrderingFilter(django_filters.ChoiceFilter):
+    """`ordering=<name>` picked from a fixed map of names to indexed column orders."""
+
+    def __init__(self, orderings: dict, **kwargs):
+        self.orderings = orderings
+        super().__init__(choices=[(name, name) for name in orderings], **kwargs)
+
+    def filter(self, qs, value):
+        return qs.order_by(*self.orderings[value]) if value else qs
+
+
+class ThreadFilter(django_filters.FilterSet):
+    topic = django_filters.CharFilter(field_name="topic__slug", help_text="Topic slug.")
+    stance = django_filters.CharFilter(
+        field_name="opening_reply__stance__slug", help_text="Stance slug of the opening post."
+    )
+    author = django_filters.CharFilter(method="filter_author", help_text="Author's username or id.")
+    is_pinned = django_filters.BooleanFilter()
+    ordering = _OrderingFilter(THREAD_ORDERINGS, help_text="Default: pinned first, then newest.")
+
+    class Meta:
+        model = Thread
+        fields = ["topic", "stance", "author", "is_pinned"]
+
+    def filter_author(self, qs, name, value):
+        return qs.filter(_author_q(value))
+
+
+class ReplyFilter(django_filters.FilterSet):
+    thread = django_filters.NumberFilter(field_name="thread_id", help_text="Thread id.")
+    topic = django_filters.CharFilter(field_name="topic__slug", help_text="Topic slug.")
+    stance = django_filters.CharFilter(field_name="stance__slug", help_text="Stance slug.")
+    author = django_filters.CharFilter(method="filter_author", help_text="Author's username or id.")
+    parent = django_filters.NumberFilter(field_name="parent_id", help_text="Id of the reply answered.")
+    is_root = django_filters.BooleanFilter(
+        field_name="parent", lookup_expr="isnull", help_text="true: replies that answer no other reply."
+    )
+    ordering = _OrderingFilter(REPLY_ORDERINGS, help_text="Default: created_at (conversation order).")
+
+    class Meta:
+        model = Reply
+        fields = ["thread", "topic", "stance", "author", "parent", "is_root"]
+
+    def filter_author(self, qs, name, value):
+        return qs.filter(_author_q(value))

@@ -1,0 +1,173 @@
+"""The debate: topics with their stances, threads, stance-tagged replies and votes."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+# Partial indexes cover only what readers can see; withdrawn and hidden rows never enter them.
+VISIBLE_ONLY = Q(state="visible")
+
+
+class Topic(models.Model):
+    """A debate question; its stances are the sides people argue from."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    question = models.TextField()
+    description = models.TextField(blank=True)
+    is_locked = models.BooleanField(default=False, help_text="A locked topic refuses new threads and replies.")
+    # Maintained by the services in the same transaction as the write that changes them.
+    thread_count = models.PositiveIntegerField(default=0, editable=False)
+    reply_count = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="topic_created_idx")]
+
+    def __str__(self):
+        return self.title
+
+
+class Stance(models.Model):
+    """One side of a topic; slugs are unique within their topic only."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="stances")
+    slug = models.SlugField(max_length=50)
+    label = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Stances are listed in this order.")
+
+    class Meta:
+        ordering = ["topic_id", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["topic", "slug"], name="stance_unique_slug_per_topic")]
+
+    def __str__(self):
+        return f"{self.topic.slug}/{self.slug}"
+
+
+class Thread(models.Model):
+    """A line of argument within a topic, opened by its first reply."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="threads")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="threads")
+    title = models.CharField(max_length=200)
+    # Set in the same transaction that creates the thread; null only inside that transaction.
+    opening_reply = models.OneToOneField(
+        "Reply", null=True, blank=True, on_delete=models.PROTECT, related_name="opened_thread", editable=False
+    )
+    reply_count = models.PositiveIntegerField(default=0, editable=False)
+    is_locked = models.BooleanField(default=False)
+    is_pinned = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-is_pinned", "-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["topic", "-is_pinned", "-created_at", "-id"], name="thread_topic_recent_idx"),
+            models.Index(fields=["topic", "-last_activity_at", "-id"], name="thread_topic_active_idx"),
+            models.Index(fields=["-is_pinned", "-created_at", "-id"], name="thread_recent_idx"),
+            models.Index(fields=["author", "-created_at"], name="thread_author_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Reply(models.Model):
+    """A stance-tagged post in a thread; only visible replies count anywhere."""
+
+    class State(models.TextChoices):
+        VISIBLE = "visible", "visible"
+        WITHDRAWN = "withdrawn", "withdrawn by its author"
+        HIDDEN = "hidden", "hidden by a moderator"
+
+    # Denormalised from thread.topic: topic-wide lists and rankings then read one index.
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="replies", editable=False)
+    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="replies")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="replies")
+    stance = models.ForeignKey(Stance, on_delete=models.PROTECT, related_name="replies")
+    body = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.VISIBLE)
+    upvotes = models.PositiveIntegerField(default=0, editable=False)
+    downvotes = models.PositiveIntegerField(default=0, editable=False)
+    score = models.IntegerField(default=0, editable=False)
+    # Lower bound of the Wilson interval of upvotes among votes: the "best" ordering, stored so a
+    # page of best replies is an index scan.
+    wilson = models.FloatField(default=0.0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "replies"
+        ordering = ["created_at", "id"]
+        permissions = [("moderate_reply", "Can moderate replies (edit, withdraw, hide any reply)")]
+        constraints = [
+            models.CheckConstraint(condition=Q(score=F("upvotes") - F("downvotes")), name="reply_score_is_up_minus_down"),
+            models.CheckConstraint(condition=Q(state__in=["visible", "withdrawn", "hidden"]), name="reply_state_valid"),
+            models.CheckConstraint(condition=Q(wilson__gte=0) & Q(wilson__lte=1), name="reply_wilson_in_unit_range"),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="reply_not_own_parent"),
+        ]
+        indexes = [
+            models.Index(fields=["thread", "created_at", "id"], condition=VISIBLE_ONLY, name="reply_thread_new_idx"),
+            models.Index(fields=["thread", "-wilson", "-id"], condition=VISIBLE_ONLY, name="reply_thread_best_idx"),
+            models.Index(fields=["thread", "-score", "-id"], condition=VISIBLE_ONLY, name="reply_thread_score_idx"),
+            models.Index(fields=["topic", "created_at", "id"], condition=VISIBLE_ONLY, name="reply_topic_new_idx"),
+            models.Index(fields=["topic", "-wilson", "-id"], condition=VISIBLE_ONLY, name="reply_topic_best_idx"),
+            models.Index(fields=["topic", "-score", "-id"], condition=VISIBLE_ONLY, name="reply_topic_score_idx"),
+            models.Index(fields=["stance", "-wilson", "-id"], condition=VISIBLE_ONLY, name="reply_stance_best_idx"),
+            models.Index(fields=["author", "-created_at"], name="reply_author_idx"),
+            models.Index(fields=["created_at", "id"], condition=VISIBLE_ONLY, name="reply_new_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} ({self.stance.slug}) {self.body[:60]}"
+
+    @property
+    def is_visible(self):
+        return self.state == self.State.VISIBLE
+
+
+class ReplyRevision(models.Model):
+    """An earlier body and stance of a reply, kept when it is edited so nothing written is lost."""
+
+    reply = models.ForeignKey(Reply, on_delete=models.PROTECT, related_name="revisions")
+    body = models.TextField()
+    stance = models.ForeignKey(Stance, on_delete=models.PROTECT, related_name="+")
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["reply_id", "created_at", "id"]
+
+
+class Vote(models.Model):
+    """One user's vote on one reply; a retraction is kept, marked, never erased."""
+
+    class Value(models.IntegerChoices):
+        UP = 1, "up"
+        DOWN = -1, "down"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="votes")
+    reply = models.ForeignKey(Reply, on_delete=models.PROTECT, related_name="votes")
+    value = models.SmallIntegerField(choices=Value.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    retracted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "reply"], name="vote_one_per_user_and_reply"),
+            models.CheckConstraint(condition=Q(value__in=[-1, 1]), name="vote_value_up_or_down"),
+        ]
+        indexes = [models.Index(fields=["reply", "value"], name="vote_reply_value_idx")]
+
+    @property
+    def is_active(self):
+        return self.retracted_at is None

@@ -1,0 +1,170 @@
+"""Shape and validate JSON only; the services decide what is allowed."""
+
+from rest_framework import serializers
+
+from discussions.models import Reply, Stance, Thread, Topic
+from discussions.services import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+
+
+class StanceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stance
+        fields = ["slug", "label", "description"]
+
+
+class TopicSerializer(serializers.ModelSerializer):
+    stances = StanceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Topic
+        fields = [
+            "slug",
+            "title",
+            "question",
+            "description",
+            "stances",
+            "thread_count",
+            "reply_count",
+            "is_locked",
+            "created_at",
+        ]
+
+
+class StanceInputSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=50)
+    label = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TopicCreateInputSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=80)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
+    question = serializers.CharField(max_length=BODY_MAX_LENGTH)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    stances = StanceInputSerializer(many=True, min_length=2)
+
+
+class TopicUpdateInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False)
+    question = serializers.CharField(max_length=BODY_MAX_LENGTH, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    is_locked = serializers.BooleanField(required=False)
+
+
+class ReplySerializer(serializers.ModelSerializer):
+    thread = serializers.IntegerField(source="thread_id", read_only=True)
+    topic = serializers.SlugField(source="topic.slug", read_only=True)
+    parent = serializers.IntegerField(source="parent_id", read_only=True, allow_null=True)
+    author = serializers.CharField(source="author.username", read_only=True)
+    author_id = serializers.IntegerField(read_only=True)
+    stance = serializers.SlugField(source="stance.slug", read_only=True)
+    best = serializers.FloatField(
+        source="wilson", read_only=True, help_text="Wilson lower bound (95%) of the upvote share: the `best` ordering."
+    )
+
+    class Meta:
+        model = Reply
+        fields = [
+            "id",
+            "thread",
+            "topic",
+            "parent",
+            "author",
+            "author_id",
+            "body",
+            "stance",
+            "upvotes",
+            "downvotes",
+            "score",
+            "best",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ReplyCreateInputSerializer(serializers.Serializer):
+    thread = serializers.IntegerField(min_value=1)
+    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
+    stance = serializers.SlugField(max_length=50)
+    parent = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+
+class ReplyUpdateInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=BODY_MAX_LENGTH, required=False)
+    stance = serializers.SlugField(max_length=50, required=False)
+
+
+class ThreadSerializer(serializers.ModelSerializer):
+    topic = serializers.SlugField(source="topic.slug", read_only=True)
+    author = serializers.CharField(source="author.username", read_only=True)
+    author_id = serializers.IntegerField(read_only=True)
+    opening_reply = serializers.IntegerField(source="opening_reply_id", read_only=True)
+    body = serializers.SerializerMethodField(help_text="The opening post's text; null once it is withdrawn or hidden.")
+    stance = serializers.SlugField(source="opening_reply.stance.slug", read_only=True)
+
+    class Meta:
+        model = Thread
+        fields = [
+            "id",
+            "topic",
+            "title",
+            "body",
+            "stance",
+            "author",
+            "author_id",
+            "opening_reply",
+            "created_at",
+            "updated_at",
+            "last_activity_at",
+            "reply_count",
+            "is_locked",
+            "is_pinned",
+        ]
+        read_only_fields = fields
+
+    def get_body(self, thread) -> str | None:
+        opening = thread.opening_reply
+        return opening.body if opening is not None and opening.is_visible else None
+
+
+class ThreadCreateInputSerializer(serializers.Serializer):
+    topic = serializers.SlugField(max_length=80)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
+    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
+    stance = serializers.SlugField(max_length=50)
+
+
+class VoteInputSerializer(serializers.Serializer):
+    value = serializers.ChoiceField(choices=[(1, "up"), (-1, "down")], help_text="1 for up, -1 for down.")
+
+
+class VoteResultSerializer(serializers.Serializer):
+    reply = serializers.IntegerField(help_text="The reply's id.")
+    value = serializers.IntegerField(allow_null=True, help_text="The caller's vote now: 1, -1, or null.")
+    upvotes = serializers.IntegerField()
+    downvotes = serializers.IntegerField()
+    score = serializers.IntegerField()
+
+
+class StanceSummarySerializer(serializers.Serializer):
+    stance = serializers.SlugField()
+    label = serializers.CharField()
+    replies = serializers.IntegerField()
+    participants = serializers.IntegerField()
+    upvotes = serializers.IntegerField()
+    downvotes = serializers.IntegerField()
+    score = serializers.IntegerField()
+    reply_share = serializers.FloatField()
+    vote_share = serializers.FloatField()
+
+
+class SummarySerializer(serializers.Serializer):
+    topic = serializers.SlugField()
+    thread = serializers.IntegerField(required=False, help_text="Present on a thread's summary.")
+    replies = serializers.IntegerField()
+    participants = serializers.IntegerField()
+    votes = serializers.IntegerField()
+    stances = StanceSummarySerializer(many=True)
+    leading = serializers.SlugField(allow_null=True)
+    top_replies = serializers.DictField(child=ReplySerializer(many=True), help_text="Best replies per stance slug.")

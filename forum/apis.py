@@ -1,0 +1,57 @@
+"""Accounts: register, exchange credentials for a token, say who I am."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from discussions.permissions import can_moderate
+from forum import services
+from forum.serializers import (
+    MeSerializer,
+    RegisteredSerializer,
+    RegisterInputSerializer,
+    TokenInputSerializer,
+    TokenSerializer,
+)
+
+
+class RegisterApi(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=RegisterInputSerializer, responses={201: RegisteredSerializer})
+    def post(self, request):
+        serializer = RegisterInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(RegisteredSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenApi(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=TokenInputSerializer, responses={200: TokenSerializer})
+    def post(self, request):
+        serializer = TokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token = services.token_obtain(**serializer.validated_data)
+        return Response(TokenSerializer(token).data)
+
+
+class MeApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: MeSerializer})
+    def get(self, request):
+        user = request.user
+        data = {
+            "id": user.pk,
+            "username": user.username,
+            "email": user.email,
+            "is_moderator": can_moderate(user),
+            "is_staff": user.is_staff,
+            "date_joined": user.date_joined,
+        }
+        return Response(MeSerializer(data).data)

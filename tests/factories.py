@@ -1,0 +1,58 @@
+"""factory_boy factories; content goes through the services so counters stay true."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
+from discussions import services
+from discussions.models import Topic
+
+
+PASSWORD = "Correct-Horse-42"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password(PASSWORD)
+
+
+class ModeratorFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"moderator{n}")
+
+    @factory.post_generation
+    def moderation_permission(user, create, extracted, **kwargs):
+        user.user_permissions.add(Permission.objects.get(codename="moderate_reply"))
+
+
+class TopicFactory(factory.django.DjangoModelFactory):
+    """A topic with the seeded debate's stance slugs, so slug clashes across topics are always in play."""
+
+    class Meta:
+        model = Topic
+
+    slug = factory.Sequence(lambda n: f"topic-{n}")
+    title = factory.LazyAttribute(lambda t: f"Debate {t.slug}")
+    question = "Who is right?"
+    stances = (("pro-tester", "The testers had a point"), ("pro-openai", "OpenAI's programme was fair"))
+
+    @classmethod
+    def _create(cls, model_class, slug, title, question, stances, **kwargs):
+        return services.topic_create(
+            slug=slug, title=title, question=question, stances=[{"slug": s, "label": label} for s, label in stances]
+        )
+
+
+def make_thread(*, topic, author, stance="pro-tester", title="A thread", body="Opening post."):
+    return services.thread_create(actor=author, topic_slug=topic.slug, title=title, body=body, stance_slug=stance)
+
+
+def make_reply(*, thread, author, stance="pro-openai", body="A reply.", parent=None):
+    return services.reply_create(
+        actor=author, thread_id=thread.pk, body=body, stance_slug=stance, parent_id=parent.pk if parent else None
+    )
