@@ -109,7 +109,9 @@ class Reply(models.Model):
         ordering = ["created_at", "id"]
         permissions = [("moderate_reply", "Can moderate replies (edit, withdraw, hide any reply)")]
         constraints = [
-            models.CheckConstraint(condition=Q(score=F("upvotes") - F("downvotes")), name="reply_score_is_up_minus_down"),
+            models.CheckConstraint(
+                condition=Q(score=F("upvotes") - F("downvotes")), name="reply_score_is_up_minus_down"
+            ),
             models.CheckConstraint(condition=Q(state__in=["visible", "withdrawn", "hidden"]), name="reply_state_valid"),
             models.CheckConstraint(condition=Q(wilson__gte=0) & Q(wilson__lte=1), name="reply_wilson_in_unit_range"),
             models.CheckConstraint(condition=~Q(parent=F("id")), name="reply_not_own_parent"),
@@ -146,6 +148,9 @@ class ReplyRevision(models.Model):
     class Meta:
         ordering = ["reply_id", "created_at", "id"]
 
+    def __str__(self):
+        return f"revision of #{self.reply_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class Vote(models.Model):
     """One user's vote on one reply; a retraction is kept, marked, never erased."""
@@ -167,6 +172,9 @@ class Vote(models.Model):
             models.CheckConstraint(condition=Q(value__in=[-1, 1]), name="vote_value_up_or_down"),
         ]
         indexes = [models.Index(fields=["reply", "value"], name="vote_reply_value_idx")]
+
+    def __str__(self):
+        return f"{self.get_value_display()} on #{self.reply_id} by user {self.user_id}"
 
     @property
     def is_active(self):

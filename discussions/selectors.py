@@ -81,7 +81,9 @@ def _summary(*, topic: Topic, replies: QuerySet[Reply]) -> dict:
     participants = replies.aggregate(n=Count("author_id", distinct=True))["n"]
     top = (
         replies.select_related("author", "stance", "topic")
-        .annotate(rank=Window(RowNumber(), partition_by=[F("stance_id")], order_by=[F("wilson").desc(), F("id").desc()]))
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("stance_id")], order_by=[F("wilson").desc(), F("id").desc()])
+        )
         .filter(rank__lte=TOP_REPLIES_PER_STANCE)
         .order_by("stance_id", "rank")
     )

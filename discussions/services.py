@@ -3,7 +3,7 @@
 import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
@@ -14,6 +14,8 @@ from discussions.ranking import wilson_lower_bound
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000
+STANCE_LABEL_MAX_LENGTH = 120
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 # C0 control characters other than tab, newline and carriage return; PostgreSQL cannot store NUL.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -29,6 +31,13 @@ def _clean_text(field: str, value, max_length: int) -> str:
     if _CONTROL_CHARS.search(value):
         raise ValidationError({field: ["Control characters are not allowed."]})
     return value
+
+
+def _clean_optional_text(field: str, value, max_length: int) -> str:
+    """Like _clean_text, but an empty value is allowed."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    return _clean_text(field, value, max_length)
 
 
 def _stance_of_topic(topic: Topic, slug: str) -> Stance:
@@ -67,23 +76,40 @@ def _insert_reply(*, actor, thread: Thread, stance: Stance, body: str, parent: R
 @transaction.atomic
 def topic_create(*, slug: str, title: str, question: str, description: str = "", stances: list[dict]) -> Topic:
     """Create a topic with its ordered stances (each a dict with slug, label and optional description)."""
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug) or len(slug) > 80:
+        raise ValidationError({"slug": ["Use 1 to 80 letters, digits, hyphens or underscores."]})
     if len(stances) < 2:
         raise ValidationError({"stances": ["A debate needs at least two stances."]})
-    slugs = [s["slug"] for s in stances]
-    if len(set(slugs)) != len(slugs):
+    cleaned = []
+    for stance in stances:
+        stance_slug = stance.get("slug")
+        if not isinstance(stance_slug, str) or not _SLUG.fullmatch(stance_slug) or len(stance_slug) > 50:
+            raise ValidationError(
+                {"stances": [f"Stance slug {stance_slug!r}: use 1 to 50 letters, digits or hyphens."]}
+            )
+        cleaned.append(
+            Stance(
+                slug=stance_slug,
+                label=_clean_text("stances", stance.get("label"), STANCE_LABEL_MAX_LENGTH),
+                description=_clean_optional_text("stances", stance.get("description", ""), BODY_MAX_LENGTH),
+                position=len(cleaned),
+            )
+        )
+    if len({s.slug for s in cleaned}) != len(cleaned):
         raise ValidationError({"stances": ["Stance slugs must be unique within a topic."]})
-    if Topic.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": [f"A topic with slug '{slug}' already exists."]})
-    topic = Topic.objects.create(
-        slug=slug,
-        title=_clean_text("title", title, TITLE_MAX_LENGTH),
-        question=_clean_text("question", question, BODY_MAX_LENGTH),
-        description=description.strip(),
-    )
-    Stance.objects.bulk_create(
-        Stance(topic=topic, slug=s["slug"], label=s["label"], description=s.get("description", ""), position=i)
-        for i, s in enumerate(stances)
-    )
+    fields = {
+        "title": _clean_text("title", title, TITLE_MAX_LENGTH),
+        "question": _clean_text("question", question, BODY_MAX_LENGTH),
+        "description": _clean_optional_text("description", description, BODY_MAX_LENGTH),
+    }
+    try:
+        with transaction.atomic():
+            topic = Topic.objects.create(slug=slug, **fields)
+    except IntegrityError:  # the slug is unique in the database; a racing creator got there first
+        raise ValidationError({"slug": [f"A topic with slug '{slug}' already exists."]}) from None
+    for stance in cleaned:
+        stance.topic = topic
+    Stance.objects.bulk_create(cleaned)
     return topic
 
 
@@ -98,6 +124,8 @@ def topic_update(*, topic: Topic, **fields) -> Topic:
         fields["title"] = _clean_text("title", fields["title"], TITLE_MAX_LENGTH)
     if "question" in fields:
         fields["question"] = _clean_text("question", fields["question"], BODY_MAX_LENGTH)
+    if "description" in fields:
+        fields["description"] = _clean_optional_text("description", fields["description"], BODY_MAX_LENGTH)
     for name, value in fields.items():
         setattr(topic, name, value)
     topic.save(update_fields=[*fields, "updated_at"])

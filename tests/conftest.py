@@ -15,8 +15,12 @@ def topic(db):
 @pytest.fixture(autouse=True)
 def other_topic(request):
     """Every database test runs beside a rival topic that reuses the stance slugs."""
-    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db"}:
         return None
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
+    request.getfixturevalue("transactional_db" if transactional else "db")
     return TopicFactory(slug="rival-debate")
 
 
@@ -37,7 +41,9 @@ def moderator(db):
 
 @pytest.fixture
 def thread(topic, author):
-    return make_thread(topic=topic, author=author, stance="pro-tester", title="Unpaid labour", body="Testers worked free.")
+    return make_thread(
+        topic=topic, author=author, stance="pro-tester", title="Unpaid labour", body="Testers worked free."
+    )
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from django.contrib.auth.models import Permission
 from discussions import services
 from discussions.models import Topic
 
-
 PASSWORD = "Correct-Horse-42"
 
 

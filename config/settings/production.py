@@ -1,8 +1,9 @@
 """Production: the base settings with the stricter values a public deployment needs."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DEBUG
-from django.core.exceptions import ImproperlyConfigured
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off with config.settings.production.")

@@ -1,0 +1,122 @@
+"""Many clients voting on one reply at once: the counters end exact, on real connections."""
+
+import random
+import threading
+
+import pytest
+from django.db import connections
+
+from discussions import services
+from discussions.models import Reply, Vote
+from discussions.ranking import wilson_lower_bound
+from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+
+N_THREADS = 8
+ROUNDS = 12
+
+
+def _run_in_threads(target, args_list):
+    errors = []
+    barrier = threading.Barrier(len(args_list))
+
+    def worker(*args):
+        try:
+            barrier.wait()
+            target(*args)
+        except Exception as exc:  # surfaced below; a thread's exception would otherwise vanish
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=args) for args in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def _expected_from_rows(reply):
+    active = Vote.objects.filter(reply=reply, retracted_at__isnull=True)
+    return active.filter(value=1).count(), active.filter(value=-1).count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_cast_flip_and_retract_leave_exact_tallies():
+    # Each thread is one voter doing a random walk of cast / flip / retract on the same reply, so the
+    # reply's row is contended from every side; on SQLite the same burst must not fail as "locked".
+    topic_author, replier = UserFactory(username="opener"), UserFactory(username="replier")
+
+    topic = TopicFactory(slug="race")
+    thread = make_thread(topic=topic, author=topic_author)
+    reply = make_reply(thread=thread, author=replier)
+    voters = [UserFactory(username=f"racer{i}") for i in range(N_THREADS)]
+
+    def walk(voter, seed):
+        rng = random.Random(seed)
+        for _ in range(ROUNDS):
+            action = rng.choice(["up", "down", "retract"])
+            if action == "retract":
+                services.vote_retract(actor=voter, reply_id=reply.pk)
+            else:
+                services.vote_cast(actor=voter, reply_id=reply.pk, value=1 if action == "up" else -1)
+
+    _run_in_threads(walk, [(voter, i) for i, voter in enumerate(voters)])
+
+    reply.refresh_from_db()
+    up, down = _expected_from_rows(reply)
+    assert (reply.upvotes, reply.downvotes, reply.score) == (up, down, up - down)
+    assert reply.wilson == pytest.approx(wilson_lower_bound(up, down))
+    assert Vote.objects.filter(reply=reply).count() <= N_THREADS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_votes_by_many_users_all_count():
+
+    topic = TopicFactory(slug="race")
+    thread = make_thread(topic=topic, author=UserFactory(username="opener"))
+    reply = thread.opening_reply
+    voters = [UserFactory(username=f"fan{i}") for i in range(N_THREADS * 2)]
+
+    _run_in_threads(lambda voter: services.vote_cast(actor=voter, reply_id=reply.pk, value=1), [(v,) for v in voters])
+
+    reply.refresh_from_db()
+    assert (reply.upvotes, reply.downvotes, reply.score) == (len(voters), 0, len(voters))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_user_flipping_from_many_threads_holds_one_vote():
+
+    topic = TopicFactory(slug="race")
+    thread = make_thread(topic=topic, author=UserFactory(username="opener"))
+    reply = Reply.objects.get(pk=thread.opening_reply_id)
+    voter = UserFactory(username="flipper")
+
+    _run_in_threads(
+        lambda value: services.vote_cast(actor=voter, reply_id=reply.pk, value=value),
+        [(1 if i % 2 else -1,) for i in range(N_THREADS)],
+    )
+
+    reply.refresh_from_db()
+    assert Vote.objects.filter(reply=reply).count() == 1
+    assert reply.upvotes + reply.downvotes == 1
+    assert (reply.upvotes, reply.downvotes) == _expected_from_rows(reply)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_replies_into_one_thread_count_exactly():
+
+    topic = TopicFactory(slug="race")
+    thread = make_thread(topic=topic, author=UserFactory(username="opener"))
+    posters = [UserFactory(username=f"poster{i}") for i in range(N_THREADS)]
+
+    def post(user):
+        for n in range(5):
+            services.reply_create(actor=user, thread_id=thread.pk, body=f"point {n}", stance_slug="pro-openai")
+
+    _run_in_threads(post, [(u,) for u in posters])
+
+    thread.refresh_from_db()
+    topic.refresh_from_db()
+    assert thread.reply_count == 1 + 5 * N_THREADS == Reply.objects.filter(thread=thread).count()
+    assert topic.reply_count == thread.reply_count

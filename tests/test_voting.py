@@ -1,0 +1,129 @@
+"""Readers vote replies up or down; the counters on the reply follow exactly."""
+
+import pytest
+
+from discussions.models import Reply, Vote
+from discussions.ranking import wilson_lower_bound
+from tests.conftest import client_for
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def vote(client, reply, value):
+    return client.post(f"/api/replies/{reply.pk}/vote/", {"value": value}, format="json")
+
+
+def test_upvote_answers_the_new_tallies(reply, as_author):
+    response = vote(as_author, reply, 1)
+
+    assert response.status_code == 200
+    assert response.json() == {"reply": reply.pk, "value": 1, "upvotes": 1, "downvotes": 0, "score": 1}
+    reply.refresh_from_db()
+    assert (reply.upvotes, reply.downvotes, reply.score) == (1, 0, 1)
+    assert reply.wilson == pytest.approx(wilson_lower_bound(1, 0))
+
+
+def test_voting_again_the_same_way_changes_nothing(reply, as_author):
+    vote(as_author, reply, 1)
+    response = vote(as_author, reply, 1)
+
+    assert response.json()["upvotes"] == 1
+    assert Vote.objects.filter(reply=reply).count() == 1
+
+
+def test_voting_the_other_way_moves_the_vote(reply, as_author):
+    vote(as_author, reply, 1)
+    response = vote(as_author, reply, -1)
+
+    assert response.json() == {"reply": reply.pk, "value": -1, "upvotes": 0, "downvotes": 1, "score": -1}
+    assert Vote.objects.get(reply=reply).value == -1
+
+
+def test_retracting_keeps_the_vote_row_but_drops_it_from_the_tallies(reply, as_author, author):
+    vote(as_author, reply, -1)
+    response = as_author.delete(f"/api/replies/{reply.pk}/vote/")
+
+    assert response.status_code == 200
+    assert response.json() == {"reply": reply.pk, "value": None, "upvotes": 0, "downvotes": 0, "score": 0}
+    kept = Vote.objects.get(reply=reply, user=author)
+    assert kept.retracted_at is not None
+    reply.refresh_from_db()
+    assert (reply.upvotes, reply.downvotes, reply.score, reply.wilson) == (0, 0, 0, 0.0)
+
+
+def test_voting_after_a_retraction_counts_again(reply, as_author):
+    vote(as_author, reply, 1)
+    as_author.delete(f"/api/replies/{reply.pk}/vote/")
+    response = vote(as_author, reply, -1)
+
+    assert response.json()["downvotes"] == 1
+    assert response.json()["upvotes"] == 0
+    assert Vote.objects.filter(reply=reply).count() == 1
+
+
+def test_retracting_without_a_vote_is_a_no_op(reply, as_author):
+    response = as_author.delete(f"/api/replies/{reply.pk}/vote/")
+
+    assert response.status_code == 200
+    assert response.json()["score"] == 0
+    assert not Vote.objects.exists()
+
+
+def test_many_voters_add_up(reply):
+    for i in range(7):
+        vote(client_for(UserFactory(username=f"voter{i}")), reply, 1 if i < 5 else -1)
+
+    reply.refresh_from_db()
+    assert (reply.upvotes, reply.downvotes, reply.score) == (5, 2, 3)
+    assert reply.wilson == pytest.approx(wilson_lower_bound(5, 2))
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"value": 2}, "value"),
+        ({"value": 0}, "value"),
+        ({"value": "up"}, "value"),
+        ({"value": 1.5}, "value"),
+        ({"value": True}, "value"),
+        ({"value": None}, "value"),
+        ({}, "value"),
+    ],
+)
+def test_a_vote_that_is_not_1_or_minus_1_is_refused_and_writes_nothing(reply, as_author, payload, field):
+    response = as_author.post(f"/api/replies/{reply.pk}/vote/", payload, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Vote.objects.exists()
+    reply.refresh_from_db()
+    assert (reply.upvotes, reply.downvotes) == (0, 0)
+
+
+def test_anonymous_cannot_vote(reply, anon):
+    assert vote(anon, reply, 1).status_code == 401
+    assert anon.delete(f"/api/replies/{reply.pk}/vote/").status_code == 401
+    assert not Vote.objects.exists()
+
+
+def test_voting_on_an_unknown_reply_is_404(as_author):
+    response = vote(as_author, Reply(pk=999_999), 1)
+
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+def test_withdrawn_replies_take_no_votes(reply, as_author, as_other):
+    as_other.delete(f"/api/replies/{reply.pk}/")
+
+    assert vote(as_author, reply, 1).status_code == 404
+    assert not Vote.objects.exists()
+
+
+def test_vote_costs_a_fixed_number_of_queries(reply, as_author, django_assert_num_queries):
+    vote(as_author, reply, 1)
+    # 1 token, 1 SAVEPOINT (the service's atomic inside the test's transaction), 1 SELECT reply FOR UPDATE,
+    # 1 SELECT vote, 1 UPDATE vote, 1 UPDATE reply counters, 1 RELEASE SAVEPOINT.
+    with django_assert_num_queries(7):
+        vote(as_author, reply, -1)
