@@ -1,13 +1,24 @@
 """Thin glue: parse the request, call a service or selector, serialize the answer."""
 
+import hashlib
+
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from discussions import selectors, services
 from discussions.filters import ReplyFilter, ThreadFilter
 from discussions.serializers import (
+    HistoryBucketSerializer,
+    HistoryQuerySerializer,
+    PositionHistorySerializer,
+    PositionInputSerializer,
+    PositionSerializer,
     ReplyCreateInputSerializer,
     ReplySerializer,
     ReplyUpdateInputSerializer,
@@ -27,6 +38,19 @@ class IsStaffOrReadOnly(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+def _conditional(request, data, last_modified):
+    """Answer 304 when the client's ETag (or date) still matches; summaries are polled."""
+    etag = f'"{hashlib.sha256(JSONRenderer().render(data)).hexdigest()[:40]}"'
+    timestamp = int(last_modified.timestamp()) if last_modified else None
+    not_modified = get_conditional_response(request, etag=etag, last_modified=timestamp)
+    response = not_modified if not_modified is not None else Response(data)
+    response["ETag"] = etag
+    if timestamp is not None:
+        response["Last-Modified"] = http_date(timestamp)
+    response["Cache-Control"] = "no-cache"  # store it, but ask again each time: the answer is cheap to confirm
+    return response
 
 
 def _valid(serializer_class, request, **kwargs):
@@ -67,12 +91,57 @@ class TopicViewSet(
         services.topic_update(topic=topic, **data)
         return Response(TopicSerializer(selectors.topic_get(slug=topic.slug)).data)
 
-    @extend_schema(responses={200: SummarySerializer})
+    @extend_schema(responses={200: SummarySerializer, 304: None})
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, slug=None):
-        """How each stance of the topic is doing."""
-        topic = selectors.topic_get(slug=slug)
-        return Response(SummarySerializer(selectors.topic_summary(topic=topic)).data)
+        """How each stance of the topic is doing. Send If-None-Match with the last ETag to get 304."""
+        summary, last_modified = selectors.topic_summary(topic=selectors.topic_get(slug=slug))
+        return _conditional(request, SummarySerializer(summary).data, last_modified)
+
+    @extend_schema(
+        parameters=[HistoryQuerySerializer], responses={200: HistoryBucketSerializer(many=True)}, filters=False
+    )
+    @action(detail=True, methods=["get"], url_path="summary/history", permission_classes=[permissions.AllowAny])
+    def summary_history(self, request, slug=None):
+        """Per day or week and per stance: new replies, upvotes and positions held, oldest first."""
+        query = HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        history = selectors.summary_history(topic=selectors.topic_get(slug=slug), bucket=query.validated_data["bucket"])
+        return Response(HistoryBucketSerializer(history, many=True).data)
+
+    @extend_schema(responses={200: ReplySerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], url_path="common-ground", permission_classes=[permissions.AllowAny])
+    def common_ground(self, request, slug=None):
+        """Replies that voters of every stance rate up, by bridging score, best first."""
+        replies = selectors.common_ground(topic=selectors.topic_get(slug=slug))
+        page = self.paginate_queryset(replies)
+        return self.get_paginated_response(ReplySerializer(page, many=True).data)
+
+    @extend_schema(methods=["GET"], responses={200: PositionHistorySerializer})
+    @extend_schema(methods=["PUT"], request=PositionInputSerializer, responses={200: PositionSerializer})
+    @action(detail=True, methods=["get", "put"], permission_classes=[permissions.IsAuthenticated])
+    def position(self, request, slug=None):
+        """The caller's declared side on the topic; a change is kept as history, never overwritten."""
+        if request.method == "PUT":
+            data = _valid(PositionInputSerializer, request)
+            position = services.position_set(
+                actor=request.user,
+                topic_slug=slug,
+                stance_slug=data["stance"],
+                persuaded_by_id=data["persuaded_by"],
+            )
+            history = selectors.position_history(user=request.user, topic=position.topic)
+            previous = history[-2].stance.slug if len(history) > 1 else None
+            return Response(
+                PositionSerializer({"stance": position.stance, "since": position.since, "previous": previous}).data
+            )
+        history = selectors.position_history(user=request.user, topic=selectors.topic_get(slug=slug))
+        if not history:
+            raise NotFound("You have not declared a position on this topic.")
+        current = history[-1]
+        return Response(
+            PositionHistorySerializer({"stance": current.stance.slug, "since": current.since, "history": history}).data
+        )
 
 
 @extend_schema_view(create=extend_schema(request=ThreadCreateInputSerializer, responses={201: ThreadSerializer}))
@@ -97,12 +166,12 @@ class ThreadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         )
         return Response(ThreadSerializer(selectors.thread_get(pk=thread.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: SummarySerializer})
+    @extend_schema(responses={200: SummarySerializer, 304: None})
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, pk=None):
-        """How each stance is doing within this thread."""
-        thread = selectors.thread_for_summary(pk=pk)
-        return Response(SummarySerializer(selectors.thread_summary(thread=thread)).data)
+        """How each stance is doing within this thread. Conditional GET as for a topic's summary."""
+        summary, last_modified = selectors.thread_summary(thread=selectors.thread_for_summary(pk=pk))
+        return _conditional(request, SummarySerializer(summary).data, last_modified)
 
 
 @extend_schema_view(

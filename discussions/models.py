@@ -20,6 +20,8 @@ class Topic(models.Model):
     # Maintained by the services in the same transaction as the write that changes them.
     thread_count = models.PositiveIntegerField(default=0, editable=False)
     reply_count = models.PositiveIntegerField(default=0, editable=False)
+    participant_count = models.PositiveIntegerField(default=0, editable=False)
+    shift_count = models.PositiveIntegerField(default=0, editable=False, help_text="Changes of declared position.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,6 +61,7 @@ class Thread(models.Model):
         "Reply", null=True, blank=True, on_delete=models.PROTECT, related_name="opened_thread", editable=False
     )
     reply_count = models.PositiveIntegerField(default=0, editable=False)
+    participant_count = models.PositiveIntegerField(default=0, editable=False)
     is_locked = models.BooleanField(default=False)
     is_pinned = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -100,6 +103,14 @@ class Reply(models.Model):
     # Lower bound of the Wilson interval of upvotes among votes: the "best" ordering, stored so a
     # page of best replies is an index scan.
     wilson = models.FloatField(default=0.0, editable=False)
+    # (up + down) ^ (min / max): many votes, evenly split.
+    controversy = models.FloatField(default=0.0, editable=False)
+    # Lowest Wilson bound among the votes of each stance: high only when every side rates it up.
+    bridging = models.FloatField(default=0.0, editable=False)
+    # {stance slug: [up, down]} over active votes, by the voter's stance when they voted.
+    votes_by_stance = models.JSONField(default=dict, editable=False)
+    # How many position changes named this reply as what persuaded them.
+    persuaded_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -124,6 +135,27 @@ class Reply(models.Model):
             models.Index(fields=["topic", "-wilson", "-id"], condition=VISIBLE_ONLY, name="reply_topic_best_idx"),
             models.Index(fields=["topic", "-score", "-id"], condition=VISIBLE_ONLY, name="reply_topic_score_idx"),
             models.Index(fields=["stance", "-wilson", "-id"], condition=VISIBLE_ONLY, name="reply_stance_best_idx"),
+            models.Index(
+                fields=["thread", "stance", "-wilson", "-id"],
+                condition=VISIBLE_ONLY,
+                name="reply_thread_stance_best_idx",
+            ),
+            models.Index(
+                fields=["thread", "-controversy", "-id"], condition=VISIBLE_ONLY, name="reply_thread_contro_idx"
+            ),
+            models.Index(
+                fields=["topic", "-controversy", "-id"], condition=VISIBLE_ONLY, name="reply_topic_contro_idx"
+            ),
+            models.Index(
+                fields=["topic", "-bridging", "-id"],
+                condition=VISIBLE_ONLY & Q(bridging__gt=0),
+                name="reply_bridging_idx",
+            ),
+            models.Index(
+                fields=["topic", "-persuaded_count", "-id"],
+                condition=VISIBLE_ONLY & Q(persuaded_count__gt=0),
+                name="reply_persuasive_idx",
+            ),
             models.Index(fields=["author", "-created_at"], name="reply_author_idx"),
             models.Index(fields=["created_at", "id"], condition=VISIBLE_ONLY, name="reply_new_idx"),
         ]
@@ -162,7 +194,11 @@ class Vote(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="votes")
     reply = models.ForeignKey(Reply, on_delete=models.PROTECT, related_name="votes")
     value = models.SmallIntegerField(choices=Value.choices)
+    # The voter's side when they cast this vote: declared position, else their latest reply's stance.
+    voter_stance = models.ForeignKey(Stance, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the current value was cast (a flip or a vote after a retraction recasts it).
+    cast_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     retracted_at = models.DateTimeField(null=True, blank=True)
 
@@ -179,3 +215,107 @@ class Vote(models.Model):
     @property
     def is_active(self):
         return self.retracted_at is None
+
+
+class Position(models.Model):
+    """A user's declared side on a topic from `since` until `until`; the open row is the current one."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="positions")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="positions")
+    stance = models.ForeignKey(Stance, on_delete=models.PROTECT, related_name="positions")
+    persuaded_by = models.ForeignKey(Reply, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["topic_id", "user_id", "since", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "topic"], condition=Q(until__isnull=True), name="position_one_current_per_topic"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "topic", "since"], name="position_history_idx")]
+
+    def __str__(self):
+        return f"user {self.user_id} on {self.topic_id}: stance {self.stance_id} since {self.since:%Y-%m-%d}"
+
+
+class StanceTally(models.Model):
+    """Per-stance counters of a topic (thread null) or of one thread, kept by the services on every write."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="tallies")
+    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.PROTECT, related_name="tallies")
+    stance = models.ForeignKey(Stance, on_delete=models.PROTECT, related_name="tallies")
+    replies = models.PositiveIntegerField(default=0)
+    participants = models.PositiveIntegerField(default=0)
+    upvotes = models.PositiveIntegerField(default=0)
+    downvotes = models.PositiveIntegerField(default=0)
+    positions = models.PositiveIntegerField(default=0, help_text="Users whose current position is this stance.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "stance"], condition=Q(thread__isnull=True), name="tally_one_per_topic_stance"
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "stance"], condition=Q(thread__isnull=False), name="tally_one_per_thread_stance"
+            ),
+        ]
+
+    def __str__(self):
+        return f"tally of stance {self.stance_id} in topic {self.topic_id} thread {self.thread_id}"
+
+
+class Participation(models.Model):
+    """How many visible replies a user has in a scope; a move between 0 and 1 moves its participant count.
+
+    The scope is the topic (thread null) or one thread, for one stance or for all of them (stance null).
+    """
+
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="+")
+    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    stance = models.ForeignKey(Stance, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    replies = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "user"], condition=Q(thread=None, stance=None), name="part_topic_user"
+            ),
+            models.UniqueConstraint(
+                fields=["topic", "stance", "user"],
+                condition=Q(thread=None, stance__isnull=False),
+                name="part_topic_stance_user",
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "user"], condition=Q(thread__isnull=False, stance=None), name="part_thread_user"
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "stance", "user"],
+                condition=Q(thread__isnull=False, stance__isnull=False),
+                name="part_thread_stance_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"user {self.user_id}: {self.replies} replies in topic {self.topic_id} thread {self.thread_id}"
+
+
+class DailyTally(models.Model):
+    """One topic's per-stance activity on one UTC day: the source of the summary's history."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="+")
+    stance = models.ForeignKey(Stance, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    replies = models.IntegerField(default=0, help_text="Visible replies created that day.")
+    upvotes = models.IntegerField(default=0, help_text="Active upvotes on visible replies, cast that day.")
+    positions_delta = models.IntegerField(default=0, help_text="Positions taken minus positions left that day.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["topic", "stance", "day"], name="daily_one_per_stance_day")]
+        indexes = [models.Index(fields=["topic", "day"], name="daily_topic_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} stance {self.stance_id}"

@@ -1,10 +1,11 @@
 """Every read of the debate, with the joins its serializer needs, so lists cost a fixed number of queries."""
 
-from django.db.models import Count, F, Prefetch, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+import datetime
+
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from discussions.models import Reply, Stance, Thread, Topic
+from discussions.models import DailyTally, Position, Reply, Stance, StanceTally, Thread, Topic
 
 TOP_REPLIES_PER_STANCE = 5
 
@@ -14,6 +15,7 @@ REPLY_ORDERINGS = {
     "-created_at": ("-created_at", "-id"),
     "-score": ("-score", "-id"),
     "best": ("-wilson", "-id"),
+    "controversial": ("-controversy", "-id"),
 }
 THREAD_ORDERINGS = {
     "created_at": ("created_at", "id"),
@@ -65,42 +67,23 @@ def reply_get(*, pk) -> Reply:
     return get_object_or_404(reply_list(), pk=pk)
 
 
-def _summary(*, topic: Topic, replies: QuerySet[Reply]) -> dict:
-    """Exact stance summary over the given visible replies of one topic."""
-    stances = list(topic.stances.all())
-    per_stance = {
-        row["stance_id"]: row
-        for row in replies.values("stance_id").annotate(
-            n_replies=Count("id"),
-            n_participants=Count("author_id", distinct=True),
-            n_up=Sum("upvotes"),
-            n_down=Sum("downvotes"),
-        )
-    }
-    # One author may argue for several stances, so the total is its own distinct count.
-    participants = replies.aggregate(n=Count("author_id", distinct=True))["n"]
-    top = (
-        replies.select_related("author", "stance", "topic")
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("stance_id")], order_by=[F("wilson").desc(), F("id").desc()])
-        )
-        .filter(rank__lte=TOP_REPLIES_PER_STANCE)
-        .order_by("stance_id", "rank")
-    )
-    top_by_stance = {s.pk: [] for s in stances}
-    for reply in top:
-        top_by_stance[reply.stance_id].append(reply)
+def _top_replies(replies: QuerySet[Reply], stances: list[Stance]) -> dict:
+    # One small index scan per stance (stance, -wilson) rather than ranking every reply of the topic.
+    return {s.slug: list(replies.filter(stance=s).order_by("-wilson", "-id")[:TOP_REPLIES_PER_STANCE]) for s in stances}
 
+
+def _summary(*, topic: Topic, tallies: dict, participants: int, top: dict) -> dict:
+    """Shape maintained tallies (by stance id) into the stance summary."""
     rows = []
-    for stance in stances:
-        row = per_stance.get(stance.pk, {})
-        up, down = row.get("n_up") or 0, row.get("n_down") or 0
+    for stance in topic.stances.all():
+        tally = tallies.get(stance.pk)
+        up, down = (tally.upvotes, tally.downvotes) if tally else (0, 0)
         rows.append(
             {
                 "stance": stance.slug,
                 "label": stance.label,
-                "replies": row.get("n_replies", 0),
-                "participants": row.get("n_participants", 0),
+                "replies": tally.replies if tally else 0,
+                "participants": tally.participants if tally else 0,
                 "upvotes": up,
                 "downvotes": down,
                 "score": up - down,
@@ -111,7 +94,6 @@ def _summary(*, topic: Topic, replies: QuerySet[Reply]) -> dict:
     for r in rows:
         r["reply_share"] = r["replies"] / total_replies if total_replies else 0.0
         r["vote_share"] = r["upvotes"] / total_up if total_up else 0.0
-
     return {
         "topic": topic.slug,
         "replies": total_replies,
@@ -119,7 +101,7 @@ def _summary(*, topic: Topic, replies: QuerySet[Reply]) -> dict:
         "votes": sum(r["upvotes"] + r["downvotes"] for r in rows),
         "stances": rows,
         "leading": _leading(rows),
-        "top_replies": {s.slug: top_by_stance[s.pk] for s in stances},
+        "top_replies": top,
     }
 
 
@@ -132,13 +114,87 @@ def _leading(rows: list[dict]) -> str | None:
     return leaders[0]["stance"] if len(leaders) == 1 else None
 
 
-def topic_summary(*, topic: Topic) -> dict:
-    """How each side of a topic is doing: headcount, votes, shares, leader and best replies."""
-    return _summary(topic=topic, replies=Reply.objects.filter(topic=topic, state=Reply.State.VISIBLE))
+def _last_modified(tallies, *reply_lists):
+    moments = [t.updated_at for t in tallies] + [r.updated_at for replies in reply_lists for r in replies]
+    return max(moments, default=None)
 
 
-def thread_summary(*, thread: Thread) -> dict:
-    """The same summary restricted to one thread's visible replies."""
-    summary = _summary(topic=thread.topic, replies=Reply.objects.filter(thread=thread, state=Reply.State.VISIBLE))
+def topic_summary(*, topic: Topic) -> tuple[dict, object]:
+    """How each side of a topic is doing, read from maintained tallies; with its last-modified time."""
+    stances = list(topic.stances.all())
+    tallies = list(StanceTally.objects.filter(topic=topic, thread=None))
+    by_stance = {t.stance_id: t for t in tallies}
+    visible = reply_list().filter(topic=topic)
+    top = _top_replies(visible, stances)
+    persuasive = list(
+        visible.filter(persuaded_count__gt=0).order_by("-persuaded_count", "-id")[:TOP_REPLIES_PER_STANCE]
+    )
+    summary = _summary(topic=topic, tallies=by_stance, participants=topic.participant_count, top=top)
+    for row, stance in zip(summary["stances"], stances, strict=True):
+        row["positions"] = by_stance[stance.pk].positions if stance.pk in by_stance else 0
+    summary["shifts"] = topic.shift_count
+    summary["persuasive"] = persuasive
+    return summary, _last_modified(tallies, *top.values(), persuasive)
+
+
+def thread_summary(*, thread: Thread) -> tuple[dict, object]:
+    """The same summary restricted to one thread's replies (positions belong to the topic, not here)."""
+    stances = list(thread.topic.stances.all())
+    tallies = list(StanceTally.objects.filter(thread=thread))
+    top = _top_replies(reply_list().filter(thread=thread), stances)
+    summary = _summary(
+        topic=thread.topic,
+        tallies={t.stance_id: t for t in tallies},
+        participants=thread.participant_count,
+        top=top,
+    )
     summary["thread"] = thread.pk
-    return summary
+    return summary, _last_modified(tallies, *top.values())
+
+
+def common_ground(*, topic: Topic) -> QuerySet[Reply]:
+    """Replies that voters of every stance rate up, by their bridging score."""
+    return reply_list().filter(topic=topic, bridging__gt=0).order_by("-bridging", "-id")
+
+
+def position_history(*, user, topic: Topic) -> list[Position]:
+    """The user's positions on the topic, oldest first; empty when they never declared one."""
+    return list(Position.objects.filter(user=user, topic=topic).select_related("stance").order_by("since", "id"))
+
+
+def _bucket_start(day: datetime.date, bucket: str) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday()) if bucket == "week" else day
+
+
+def summary_history(*, topic: Topic, bucket: str) -> list[dict]:
+    """Per day or ISO week (Mondays), per stance: new replies, upvotes, and positions held at its end."""
+    stances = list(topic.stances.all())
+    rows = (
+        DailyTally.objects.filter(topic=topic)
+        .order_by("day")
+        .values_list("day", "stance_id", "replies", "upvotes", "positions_delta")
+    )
+    buckets: dict[datetime.date, dict] = {}
+    for day, stance_id, replies, upvotes, positions_delta in rows:
+        cell = buckets.setdefault(_bucket_start(day, bucket), {}).setdefault(stance_id, [0, 0, 0])
+        cell[0] += replies
+        cell[1] += upvotes
+        cell[2] += positions_delta
+    if not buckets:
+        return []
+    step = datetime.timedelta(days=7 if bucket == "week" else 1)
+    start, last = min(buckets), max(buckets)
+    held = dict.fromkeys((s.pk for s in stances), 0)
+    history = []
+    while start <= last:  # every bucket in the range, so a chart's x axis has no holes
+        cells = buckets.get(start, {})
+        entry = {"start": start, "stances": []}
+        for stance in stances:
+            replies, upvotes, positions_delta = cells.get(stance.pk, (0, 0, 0))
+            held[stance.pk] += positions_delta
+            entry["stances"].append(
+                {"stance": stance.slug, "replies": replies, "upvotes": upvotes, "positions": held[stance.pk]}
+            )
+        history.append(entry)
+        start += step
+    return history

@@ -51,6 +51,11 @@ class TopicUpdateInputSerializer(serializers.Serializer):
     is_locked = serializers.BooleanField(required=False)
 
 
+class VoteCountSerializer(serializers.Serializer):
+    up = serializers.IntegerField()
+    down = serializers.IntegerField()
+
+
 class ReplySerializer(serializers.ModelSerializer):
     thread = serializers.IntegerField(source="thread_id", read_only=True)
     topic = serializers.SlugField(source="topic.slug", read_only=True)
@@ -60,6 +65,15 @@ class ReplySerializer(serializers.ModelSerializer):
     stance = serializers.SlugField(source="stance.slug", read_only=True)
     best = serializers.FloatField(
         source="wilson", read_only=True, help_text="Wilson lower bound (95%) of the upvote share: the `best` ordering."
+    )
+    controversy = serializers.FloatField(read_only=True, help_text="(up+down)^(min/max): the `controversial` ordering.")
+    bridging = serializers.FloatField(
+        read_only=True, help_text="Lowest Wilson bound over the votes of each stance (0 below 3 votes from a stance)."
+    )
+    votes_by_stance = serializers.DictField(
+        child=VoteCountSerializer(),
+        read_only=True,
+        help_text="Active votes by the voter's stance when they voted: {stance slug: {up, down}}.",
     )
 
     class Meta:
@@ -77,6 +91,9 @@ class ReplySerializer(serializers.ModelSerializer):
             "downvotes",
             "score",
             "best",
+            "controversy",
+            "bridging",
+            "votes_by_stance",
             "created_at",
             "updated_at",
         ]
@@ -157,6 +174,9 @@ class StanceSummarySerializer(serializers.Serializer):
     score = serializers.IntegerField()
     reply_share = serializers.FloatField()
     vote_share = serializers.FloatField()
+    positions = serializers.IntegerField(
+        required=False, help_text="Users whose current declared position is this stance (topic summary only)."
+    )
 
 
 class SummarySerializer(serializers.Serializer):
@@ -168,3 +188,49 @@ class SummarySerializer(serializers.Serializer):
     stances = StanceSummarySerializer(many=True)
     leading = serializers.SlugField(allow_null=True)
     top_replies = serializers.DictField(child=ReplySerializer(many=True), help_text="Best replies per stance slug.")
+    shifts = serializers.IntegerField(required=False, help_text="Changes of declared position (topic summary only).")
+    persuasive = ReplySerializer(
+        many=True, required=False, help_text="Replies most often named as what persuaded a change (topic summary only)."
+    )
+
+
+class PositionInputSerializer(serializers.Serializer):
+    stance = serializers.SlugField(max_length=50)
+    persuaded_by = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, default=None, help_text="Id of a visible reply of this topic."
+    )
+
+
+class PositionSerializer(serializers.Serializer):
+    stance = serializers.SlugField(source="stance.slug")
+    since = serializers.DateTimeField()
+    previous = serializers.SlugField(allow_null=True, help_text="The stance held before this one, or null.")
+
+
+class PositionEntrySerializer(serializers.Serializer):
+    stance = serializers.SlugField(source="stance.slug")
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField(allow_null=True)
+    persuaded_by = serializers.IntegerField(source="persuaded_by_id", allow_null=True)
+
+
+class PositionHistorySerializer(serializers.Serializer):
+    stance = serializers.SlugField()
+    since = serializers.DateTimeField()
+    history = PositionEntrySerializer(many=True, help_text="Oldest first; the current position last.")
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    bucket = serializers.ChoiceField(choices=["day", "week"], default="day")
+
+
+class HistoryStanceSerializer(serializers.Serializer):
+    stance = serializers.SlugField()
+    replies = serializers.IntegerField(help_text="Visible replies created in the bucket.")
+    upvotes = serializers.IntegerField(help_text="Active upvotes cast in the bucket on visible replies.")
+    positions = serializers.IntegerField(help_text="Users holding this stance at the end of the bucket.")
+
+
+class HistoryBucketSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    stances = HistoryStanceSerializer(many=True)

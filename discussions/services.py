@@ -2,15 +2,16 @@
 
 import re
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
-from discussions.models import Reply, ReplyRevision, Stance, Thread, Topic, Vote
+from discussions import bookkeeping
+from discussions.models import Position, Reply, ReplyRevision, Stance, Thread, Topic, Vote
 from discussions.permissions import can_moderate
-from discussions.ranking import wilson_lower_bound
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000
@@ -40,14 +41,14 @@ def _clean_optional_text(field: str, value, max_length: int) -> str:
     return _clean_text(field, value, max_length)
 
 
-def _stance_of_topic(topic: Topic, slug: str) -> Stance:
-    """The stance with this slug among the topic's own stances (slugs repeat across topics)."""
-    stances = list(Stance.objects.filter(topic=topic))
+def _stance_of_topic(topic: Topic, slug: str, field: str = "stance") -> tuple[Stance, list[Stance]]:
+    """The stance with this slug among the topic's own stances (slugs repeat across topics), and all of them."""
+    stances = list(Stance.objects.filter(topic=topic).order_by("position", "id"))
     for stance in stances:
         if stance.slug == slug:
-            return stance
+            return stance, stances
     choices = ", ".join(s.slug for s in stances)
-    raise ValidationError({"stance": [f"'{slug}' is not a stance of topic '{topic.slug}'; choose one of: {choices}."]})
+    raise ValidationError({field: [f"'{slug}' is not a stance of topic '{topic.slug}'; choose one of: {choices}."]})
 
 
 def _refuse_if_locked(topic: Topic, thread: Thread | None = None) -> None:
@@ -57,8 +58,7 @@ def _refuse_if_locked(topic: Topic, thread: Thread | None = None) -> None:
         raise PermissionDenied("This thread is locked: it takes no new replies.")
 
 
-def _insert_reply(*, actor, thread: Thread, stance: Stance, body: str, parent: Reply | None) -> Reply:
-    now = timezone.now()
+def _insert_reply(*, actor, thread: Thread, stance: Stance, stances: list[Stance], body: str, parent) -> Reply:
     reply = Reply.objects.create(
         topic_id=thread.topic_id,
         thread=thread,
@@ -66,10 +66,9 @@ def _insert_reply(*, actor, thread: Thread, stance: Stance, body: str, parent: R
         author=actor,
         stance=stance,
         body=body,
-        created_at=now,
+        votes_by_stance={s.slug: {"up": 0, "down": 0} for s in stances},
     )
-    Thread.objects.filter(pk=thread.pk).update(reply_count=F("reply_count") + 1, last_activity_at=now)
-    Topic.objects.filter(pk=thread.topic_id).update(reply_count=F("reply_count") + 1)
+    bookkeeping.reply_counted(reply, 1, now=reply.created_at)
     return reply
 
 
@@ -141,14 +140,14 @@ def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug:
     if topic is None:
         raise ValidationError({"topic": [f"No topic with slug '{topic_slug}'."]})
     _refuse_if_locked(topic)
-    stance = _stance_of_topic(topic, stance_slug)
+    stance, stances = _stance_of_topic(topic, stance_slug)
     now = timezone.now()
     thread = Thread.objects.create(topic=topic, author=actor, title=title, created_at=now, last_activity_at=now)
-    reply = _insert_reply(actor=actor, thread=thread, stance=stance, body=body, parent=None)
+    reply = _insert_reply(actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=None)
     thread.opening_reply = reply
     thread.save(update_fields=["opening_reply"])
-    thread.reply_count = 1  # _insert_reply counted the opening reply in the database already
     Topic.objects.filter(pk=topic.pk).update(thread_count=F("thread_count") + 1)
+    thread.reply_count = thread.participant_count = 1  # counted in the database by _insert_reply
     return thread
 
 
@@ -160,13 +159,13 @@ def reply_create(*, actor, thread_id: int, body: str, stance_slug: str, parent_i
     if thread is None:
         raise ValidationError({"thread": [f"No thread with id {thread_id}."]})
     _refuse_if_locked(thread.topic, thread)
-    stance = _stance_of_topic(thread.topic, stance_slug)
+    stance, stances = _stance_of_topic(thread.topic, stance_slug)
     parent = None
     if parent_id is not None:
         parent = Reply.objects.filter(pk=parent_id, thread=thread, state=Reply.State.VISIBLE).first()
         if parent is None:
             raise ValidationError({"parent": [f"No visible reply {parent_id} in thread {thread.pk}."]})
-    return _insert_reply(actor=actor, thread=thread, stance=stance, body=body, parent=parent)
+    return _insert_reply(actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=parent)
 
 
 def _locked_visible_reply(reply_id: int) -> Reply:
@@ -189,10 +188,12 @@ def reply_update(*, actor, reply_id: int, body: str | None = None, stance_slug: 
     new_body = reply.body if body is None else _clean_text("body", body, BODY_MAX_LENGTH)
     new_stance_id = reply.stance_id
     if stance_slug is not None:
-        new_stance_id = _stance_of_topic(reply.topic, stance_slug).pk
+        new_stance_id = _stance_of_topic(reply.topic, stance_slug)[0].pk
     if new_body == reply.body and new_stance_id == reply.stance_id:
         return reply
     ReplyRevision.objects.create(reply=reply, body=reply.body, stance_id=reply.stance_id, edited_by=actor)
+    if new_stance_id != reply.stance_id:
+        bookkeeping.stance_changed(reply, old_stance_id=reply.stance_id, new_stance_id=new_stance_id)
     reply.body = new_body
     reply.stance_id = new_stance_id
     reply.save(update_fields=["body", "stance", "updated_at"])
@@ -207,29 +208,65 @@ def reply_withdraw(*, actor, reply_id: int) -> Reply:
     reply.state = Reply.State.WITHDRAWN
     reply.withdrawn_at = timezone.now()
     reply.save(update_fields=["state", "withdrawn_at", "updated_at"])
-    Thread.objects.filter(pk=reply.thread_id).update(reply_count=F("reply_count") - 1)
-    Topic.objects.filter(pk=reply.topic_id).update(reply_count=F("reply_count") - 1)
+    bookkeeping.reply_counted(reply, -1, now=reply.withdrawn_at)
     return reply
 
 
-def _move_tallies(reply: Reply, up: int, down: int) -> None:
-    """Shift the locked reply's counters and recompute its stored ranking in the same UPDATE."""
-    if not up and not down:
-        return
+def _tally_delta(value: int | None) -> tuple[int, int]:
+    if value is None:
+        return 0, 0
+    return (1, 0) if value == Vote.Value.UP else (0, 1)
+
+
+def voter_stance(*, user, topic_id: int) -> Stance | None:
+    """The side a voter stands on: their declared position, else their latest visible reply's stance."""
+    position = Position.objects.select_related("stance").filter(user=user, topic_id=topic_id, until=None).first()
+    if position is not None:
+        return position.stance
+    latest = (
+        Reply.objects.select_related("stance")
+        .filter(author=user, topic_id=topic_id, state=Reply.State.VISIBLE)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return latest.stance if latest is not None else None
+
+
+def _vote_moved(reply: Reply, vote: Vote, old: tuple, now) -> None:
+    """Apply a vote's change from `old` (value, stance slug, cast day) to its current state."""
+    old_value, old_stance, old_day = old
+    new_value = None if vote.retracted_at else vote.value
+    new_stance = vote.voter_stance.slug if new_value is not None and vote.voter_stance_id else None
+    (old_up, old_down), (new_up, new_down) = _tally_delta(old_value), _tally_delta(new_value)
+    up, down = new_up - old_up, new_down - old_down
+
+    by_stance = reply.votes_by_stance
+    if old_stance is not None and old_value is not None:
+        entry = by_stance.setdefault(old_stance, {"up": 0, "down": 0})
+        entry["up"], entry["down"] = entry["up"] - old_up, entry["down"] - old_down
+    if new_stance is not None:
+        entry = by_stance.setdefault(new_stance, {"up": 0, "down": 0})
+        entry["up"], entry["down"] = entry["up"] + new_up, entry["down"] + new_down
+
     reply.upvotes += up
     reply.downvotes += down
-    reply.score = reply.upvotes - reply.downvotes
-    reply.wilson = wilson_lower_bound(reply.upvotes, reply.downvotes)
-    Reply.objects.filter(pk=reply.pk).update(
-        upvotes=F("upvotes") + up,
-        downvotes=F("downvotes") + down,
-        score=F("score") + up - down,
-        wilson=reply.wilson,
-    )
+    slugs = list(Stance.objects.filter(topic_id=reply.topic_id).values_list("slug", flat=True))
+    bookkeeping.reply_rerank(reply, slugs)
+    reply.save(update_fields=["upvotes", "downvotes", "score", "wilson", "controversy", "bridging", "votes_by_stance"])
+    bookkeeping.votes_moved(reply, up=up, down=down, now=now)
+    if old_up:
+        bookkeeping.daily_add(topic_id=reply.topic_id, stance_id=reply.stance_id, day=old_day, upvotes=-1)
+    if new_up:
+        bookkeeping.daily_add(
+            topic_id=reply.topic_id, stance_id=reply.stance_id, day=bookkeeping.utc_day(vote.cast_at), upvotes=1
+        )
 
 
-def _tally_delta(value: int) -> tuple[int, int]:
-    return (1, 0) if value == Vote.Value.UP else (0, 1)
+def _vote_state(vote: Vote | None) -> tuple:
+    if vote is None or vote.retracted_at is not None:
+        return None, None, None
+    stance = vote.voter_stance.slug if vote.voter_stance_id else None
+    return vote.value, stance, bookkeeping.utc_day(vote.cast_at)
 
 
 @transaction.atomic
@@ -240,23 +277,19 @@ def vote_cast(*, actor, reply_id: int, value: int) -> Vote:
     # The reply's row lock serialises every vote on it, so reading the vote and moving the counters
     # cannot interleave with another writer.
     reply = _locked_visible_reply(reply_id)
-    vote = Vote.objects.filter(user=actor, reply=reply).first()
+    vote = Vote.objects.select_related("voter_stance").filter(user=actor, reply=reply).first()
+    old = _vote_state(vote)
+    if old[0] == value:
+        vote.reply = reply
+        return vote
+    now = timezone.now()
+    stance = voter_stance(user=actor, topic_id=reply.topic_id)
     if vote is None:
-        vote = Vote.objects.create(user=actor, reply=reply, value=value)
-        up, down = _tally_delta(value)
-    elif vote.retracted_at is not None:
-        vote.value, vote.retracted_at = value, None
-        vote.save(update_fields=["value", "retracted_at", "updated_at"])
-        up, down = _tally_delta(value)
-    elif vote.value != value:
-        old_up, old_down = _tally_delta(vote.value)
-        new_up, new_down = _tally_delta(value)
-        vote.value = value
-        vote.save(update_fields=["value", "updated_at"])
-        up, down = new_up - old_up, new_down - old_down
+        vote = Vote.objects.create(user=actor, reply=reply, value=value, voter_stance=stance, cast_at=now)
     else:
-        up = down = 0
-    _move_tallies(reply, up, down)
+        vote.value, vote.voter_stance, vote.cast_at, vote.retracted_at = value, stance, now, None
+        vote.save(update_fields=["value", "voter_stance", "cast_at", "retracted_at", "updated_at"])
+    _vote_moved(reply, vote, old, now)
     vote.reply = reply
     return vote
 
@@ -265,10 +298,43 @@ def vote_cast(*, actor, reply_id: int, value: int) -> Vote:
 def vote_retract(*, actor, reply_id: int) -> Reply:
     """Retract the actor's vote on a reply; the vote row is kept, marked retracted."""
     reply = _locked_visible_reply(reply_id)
-    vote = Vote.objects.filter(user=actor, reply=reply, retracted_at__isnull=True).first()
+    vote = Vote.objects.select_related("voter_stance").filter(user=actor, reply=reply, retracted_at=None).first()
     if vote is not None:
+        old = _vote_state(vote)
         vote.retracted_at = timezone.now()
         vote.save(update_fields=["retracted_at", "updated_at"])
-        up, down = _tally_delta(vote.value)
-        _move_tallies(reply, -up, -down)
+        _vote_moved(reply, vote, old, vote.retracted_at)
     return reply
+
+
+@transaction.atomic
+def position_set(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int | None = None) -> Position:
+    """Declare or change the actor's side on a topic; every earlier position stays as history."""
+    topic = Topic.objects.filter(slug=topic_slug).first()
+    if topic is None:
+        raise Http404("No such topic.")
+    stance, _ = _stance_of_topic(topic, stance_slug)
+    persuaded_by = None
+    if persuaded_by_id is not None:
+        persuaded_by = Reply.objects.filter(pk=persuaded_by_id, topic=topic, state=Reply.State.VISIBLE).first()
+        if persuaded_by is None:
+            raise ValidationError({"persuaded_by": [f"No visible reply {persuaded_by_id} in topic '{topic.slug}'."]})
+    # Serialise one user's declarations on every topic: two first declarations racing would both find
+    # no current position and insert two.
+    get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
+    current = Position.objects.select_for_update().filter(user=actor, topic=topic, until=None).first()
+    if current is not None and current.stance_id == stance.pk:
+        return current
+    now = timezone.now()
+    if persuaded_by is not None:
+        # Before the tallies, keeping the lock order of the votes (reply row first).
+        Reply.objects.filter(pk=persuaded_by.pk).update(persuaded_count=F("persuaded_count") + 1)
+    if current is not None:
+        current.until = now
+        current.save(update_fields=["until"])
+        bookkeeping.positions_moved(topic_id=topic.pk, stance_id=current.stance_id, delta=-1, now=now)
+    position = Position.objects.create(user=actor, topic=topic, stance=stance, persuaded_by=persuaded_by, since=now)
+    bookkeeping.positions_moved(topic_id=topic.pk, stance_id=stance.pk, delta=1, now=now)
+    if current is not None:
+        Topic.objects.filter(pk=topic.pk).update(shift_count=F("shift_count") + 1)
+    return position

@@ -56,6 +56,7 @@ def test_topic_summary_has_the_exact_numbers(debate, anon):
         "score": 3,
         "reply_share": 0.75,
         "vote_share": 0.8,
+        "positions": 0,
     }
     assert openai == {
         "stance": "pro-openai",
@@ -67,6 +68,7 @@ def test_topic_summary_has_the_exact_numbers(debate, anon):
         "score": -1,
         "reply_share": 0.25,
         "vote_share": pytest.approx(0.2),
+        "positions": 0,
     }
     assert body["leading"] == "pro-tester"
     assert [r["id"] for r in body["top_replies"]["pro-tester"]] == [r1.pk, r3.pk, r4.pk]
@@ -155,9 +157,9 @@ def test_summary_query_count_does_not_grow_with_the_debate(size, topic, author, 
             thread=thread, author=UserFactory(username=f"p{i}"), stance=("pro-tester", "pro-openai")[i % 2]
         )
         cast(author, reply, 1)
-    # 1 topic, 1 its stances, 1 per-stance aggregate, 1 distinct participants, 1 top replies (window)
-    with django_assert_num_queries(5):
+    # 1 topic, 1 its stances, 1 its stance tallies, 2 best replies (one index scan per stance), 1 persuasive
+    with django_assert_num_queries(6):
         assert anon.get("/api/topics/sora-leak/summary/").status_code == 200
-    # 1 thread with its topic, 1 stances, 1 aggregate, 1 participants, 1 top replies
+    # 1 thread with its topic, 1 stances, 1 the thread's tallies, 2 best replies (one per stance)
     with django_assert_num_queries(5):
         assert anon.get(f"/api/threads/{thread.pk}/summary/").status_code == 200
