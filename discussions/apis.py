@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from discussions import selectors, services
 from discussions.filters import ReplyFilter, ThreadFilter
@@ -31,6 +32,10 @@ from discussions.serializers import (
     VoteInputSerializer,
     VoteResultSerializer,
 )
+
+# The project's default permissions (authentication, and whatever the project adds, such as refusing
+# suspended users) stay in force where a view adds its own.
+DEFAULTS = api_settings.DEFAULT_PERMISSION_CLASSES
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -73,7 +78,7 @@ class TopicViewSet(
     """Debate questions and their stances. Anyone reads; staff write."""
 
     serializer_class = TopicSerializer
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [*DEFAULTS, IsStaffOrReadOnly]
     lookup_field = "slug"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -119,7 +124,7 @@ class TopicViewSet(
 
     @extend_schema(methods=["GET"], responses={200: PositionHistorySerializer})
     @extend_schema(methods=["PUT"], request=PositionInputSerializer, responses={200: PositionSerializer})
-    @action(detail=True, methods=["get", "put"], permission_classes=[permissions.IsAuthenticated])
+    @action(detail=True, methods=["get", "put"], permission_classes=[*DEFAULTS, permissions.IsAuthenticated])
     def position(self, request, slug=None):
         """The caller's declared side on the topic; a change is kept as history, never overwritten."""
         if request.method == "PUT":
@@ -232,7 +237,7 @@ class ReplyViewSet(
         responses={200: OpenApiResponse(VoteResultSerializer, description="The tallies after the retraction.")},
         description="Retract the caller's vote (a no-op when there is none).",
     )
-    @action(detail=True, methods=["post", "delete"], permission_classes=[permissions.IsAuthenticated])
+    @action(detail=True, methods=["post", "delete"], permission_classes=[*DEFAULTS, permissions.IsAuthenticated])
     def vote(self, request, pk=None):
         if request.method == "DELETE":
             reply = services.vote_retract(actor=request.user, reply_id=int(pk))

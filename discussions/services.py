@@ -175,6 +175,11 @@ def _locked_visible_reply(reply_id: int) -> Reply:
     return reply
 
 
+def _refuse_unless_moderator(actor) -> None:
+    if not can_moderate(actor):
+        raise PermissionDenied("Only moderators may do this.")
+
+
 def _refuse_unless_author_or_moderator(actor, reply: Reply, doing: str) -> None:
     if reply.author_id != actor.pk and not can_moderate(actor):
         raise PermissionDenied(f"Only the author or a moderator may {doing} this reply.")
@@ -338,3 +343,58 @@ def position_set(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: i
     if current is not None:
         Topic.objects.filter(pk=topic.pk).update(shift_count=F("shift_count") + 1)
     return position
+
+
+@transaction.atomic
+def reply_hide(*, actor, reply_id: int, reason: str) -> Reply:
+    """Hide a visible reply (moderators): it leaves every list and count until restored."""
+    _refuse_unless_moderator(actor)
+    reason = _clean_text("reason", reason, BODY_MAX_LENGTH)
+    reply = _locked_visible_reply(reply_id)
+    reply.state, reply.hidden_at, reply.hidden_reason = Reply.State.HIDDEN, timezone.now(), reason
+    reply.save(update_fields=["state", "hidden_at", "hidden_reason", "updated_at"])
+    bookkeeping.reply_counted(reply, -1, now=reply.hidden_at)
+    return reply
+
+
+@transaction.atomic
+def reply_restore(*, actor, reply_id: int) -> Reply:
+    """Bring a hidden reply back, with its votes, into every list and count."""
+    _refuse_unless_moderator(actor)
+    reply = Reply.objects.select_for_update().filter(pk=reply_id, state=Reply.State.HIDDEN).first()
+    if reply is None:
+        raise Http404("No hidden reply with that id.")
+    reply.state, reply.hidden_at, reply.hidden_reason = Reply.State.VISIBLE, None, ""
+    reply.save(update_fields=["state", "hidden_at", "hidden_reason", "updated_at"])
+    bookkeeping.reply_counted(reply, 1)
+    return reply
+
+
+@transaction.atomic
+def thread_moderate(*, actor, thread_id: int, is_locked: bool | None = None, is_pinned: bool | None = None) -> Thread:
+    """Lock or unlock, pin or unpin a thread (moderators)."""
+    _refuse_unless_moderator(actor)
+    thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
+    if thread is None:
+        raise Http404("No such thread.")
+    changed = []
+    for field, value in (("is_locked", is_locked), ("is_pinned", is_pinned)):
+        if value is not None and getattr(thread, field) != value:
+            setattr(thread, field, value)
+            changed.append(field)
+    if changed:
+        thread.save(update_fields=[*changed, "updated_at"])
+    return thread
+
+
+@transaction.atomic
+def topic_lock(*, actor, topic_id: int, is_locked: bool) -> Topic:
+    """Lock or unlock a whole topic (moderators): a locked topic takes no threads or replies."""
+    _refuse_unless_moderator(actor)
+    topic = Topic.objects.select_for_update().filter(pk=topic_id).first()
+    if topic is None:
+        raise Http404("No such topic.")
+    if topic.is_locked != is_locked:
+        topic.is_locked = is_locked
+        topic.save(update_fields=["is_locked", "updated_at"])
+    return topic

@@ -1,14 +1,20 @@
 """Accounts: register, exchange credentials for a token, say who I am."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, status
+from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from discussions.permissions import can_moderate
 from forum import services
+from forum.filters import ModerationActionFilter
+from forum.models import ModerationAction
+from forum.permissions import IsModerator
 from forum.serializers import (
+    FlagInputSerializer,
+    FlagSerializer,
     MeSerializer,
+    ModerationActionSerializer,
     RegisteredSerializer,
     RegisterInputSerializer,
     TokenInputSerializer,
@@ -55,3 +61,25 @@ class MeApi(APIView):
             "date_joined": user.date_joined,
         }
         return Response(MeSerializer(data).data)
+
+
+class FlagApi(APIView):
+    """Report a reply to the moderators' queue."""
+
+    @extend_schema(request=FlagInputSerializer, responses={201: FlagSerializer})
+    def post(self, request, pk: int):
+        serializer = FlagInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flag = services.flag_create(actor=request.user, reply_id=pk, **serializer.validated_data)
+        return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED)
+
+
+class ModerationLogApi(generics.ListAPIView):
+    """Every moderation act, newest first (moderators only)."""
+
+    serializer_class = ModerationActionSerializer
+    permission_classes = [permissions.IsAuthenticated, IsModerator]
+    filterset_class = ModerationActionFilter
+
+    def get_queryset(self):
+        return ModerationAction.objects.select_related("actor").order_by("-created_at", "-id")

@@ -1,4 +1,12 @@
+"""The people and the order around the debate: accounts, flags, suspensions and the moderation log."""
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from discussions.models import Reply
 
 
 class User(AbstractUser):
@@ -6,3 +14,120 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+
+class Flag(models.Model):
+    """A reader's report of a reply; open flags form the moderators' queue."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "spam"
+        ABUSE = "abuse", "abuse"
+        OFF_TOPIC = "off-topic", "off-topic"
+        WRONG_STANCE = "wrong-stance", "wrong stance"
+        OTHER = "other", "other"
+
+    class State(models.TextChoices):
+        OPEN = "open", "open"
+        RESOLVED = "resolved", "resolved: reply hidden"
+        DISMISSED = "dismissed", "dismissed"
+
+    reply = models.ForeignKey(Reply, on_delete=models.PROTECT, related_name="flags")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flags")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    text = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "reply"], condition=Q(state="open"), name="flag_one_open_per_user_and_reply"
+            ),
+            models.CheckConstraint(condition=Q(state__in=["open", "resolved", "dismissed"]), name="flag_state_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["created_at", "id"], condition=Q(state="open"), name="flag_open_queue_idx"),
+            models.Index(fields=["reply", "state"], name="flag_reply_state_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.reason} flag on reply #{self.reply_id}"
+
+
+class Suspension(models.Model):
+    """A period in which a user may read but not write; lifted early or ending on its own."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="suspensions")
+    reason = models.TextField()
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until lifted.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [models.Index(fields=["user", "lifted_at"], name="suspension_user_idx")]
+
+    def __str__(self):
+        return f"suspension of user {self.user_id} from {self.starts_at:%Y-%m-%d}"
+
+    @classmethod
+    def active_q(cls, now=None) -> Q:
+        now = now or timezone.now()
+        return Q(lifted_at=None, starts_at__lte=now) & (Q(ends_at=None) | Q(ends_at__gt=now))
+
+
+class ModerationAction(models.Model):
+    """Append-only record of a moderation act, written in the same transaction as the act."""
+
+    class Action(models.TextChoices):
+        HIDE = "hide", "hide reply"
+        RESTORE = "restore", "restore reply"
+        CHANGE_STANCE = "change-stance", "change stance"
+        LOCK_THREAD = "lock-thread", "lock thread"
+        UNLOCK_THREAD = "unlock-thread", "unlock thread"
+        PIN_THREAD = "pin-thread", "pin thread"
+        UNPIN_THREAD = "unpin-thread", "unpin thread"
+        LOCK_TOPIC = "lock-topic", "lock topic"
+        UNLOCK_TOPIC = "unlock-topic", "unlock topic"
+        RESOLVE_FLAG = "resolve-flag", "resolve flag (hide reply)"
+        DISMISS_FLAG = "dismiss-flag", "dismiss flag"
+        SUSPEND = "suspend", "suspend user"
+        UNSUSPEND = "unsuspend", "lift suspension"
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    target_type = models.CharField(max_length=20, help_text="reply, thread, topic, flag or user")
+    target_id = models.BigIntegerField()
+    target_repr = models.CharField(max_length=200)
+    reason = models.TextField(blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="modlog_recent_idx"),
+            models.Index(fields=["target_type", "target_id"], name="modlog_target_idx"),
+            models.Index(fields=["actor", "-created_at"], name="modlog_actor_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.target_type} #{self.target_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("The moderation log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The moderation log is append-only.")

@@ -29,3 +29,30 @@ class MeSerializer(serializers.Serializer):
     is_moderator = serializers.BooleanField()
     is_staff = serializers.BooleanField()
     date_joined = serializers.DateTimeField()
+
+
+class FlagInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["spam", "abuse", "off-topic", "wrong-stance", "other"])
+    text = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class FlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reply = serializers.IntegerField(source="reply_id")
+    reason = serializers.CharField()
+    text = serializers.CharField()
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ModerationActionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    actor = serializers.CharField(source="actor.username")
+    action = serializers.CharField()
+    target_type = serializers.CharField()
+    target_id = serializers.IntegerField()
+    target = serializers.CharField(source="target_repr")
+    reason = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    created_at = serializers.DateTimeField()

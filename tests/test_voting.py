@@ -123,9 +123,10 @@ def test_withdrawn_replies_take_no_votes(reply, as_author, as_other):
 
 def test_vote_costs_a_fixed_number_of_queries(reply, as_author, django_assert_num_queries):
     vote(as_author, reply, 1)
-    # 1 token; 1 SAVEPOINT (the service's transaction inside the test's); 1 SELECT reply FOR UPDATE;
+    # 1 token; 1 active suspension of the voter; 1 SAVEPOINT (the service's transaction inside the
+    # test's); 1 SELECT reply FOR UPDATE;
     # 1 SELECT the existing vote; 1 voter's position, 1 voter's latest reply (their stance);
     # 1 UPDATE vote; 1 the topic's stance slugs; 1 UPDATE reply counters and rankings;
     # 1 SELECT stance tallies FOR UPDATE, 1 UPDATE them; 1 UPDATE the day's roll-up; 1 RELEASE SAVEPOINT.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         vote(as_author, reply, -1)
