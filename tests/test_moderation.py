@@ -1,0 +1,329 @@
+"""Moderators keep order: flags reach their queue, hides and restores move every count, suspensions stop writes."""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from discussions import services as discussion_services
+from discussions.audit import tallies_audit
+from discussions.models import Reply
+from forum import services
+from forum.models import Flag, ModerationAction, Suspension
+from tests.conftest import client_for
+from tests.factories import UserFactory, make_reply, make_thread
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def group_moderator():
+    """A moderator the way operators make one: staff, in the Moderators group."""
+    user = UserFactory(username="gmod", is_staff=True)
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
+def flag(client, reply, **body):
+    return client.post(f"/api/replies/{reply.pk}/flag/", body, format="json")
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+
+def test_me_says_who_moderates(group_moderator, author):
+    staff = UserFactory(username="staffer", is_staff=True)
+    boss = UserFactory(username="boss", is_staff=True, is_superuser=True)
+
+    assert client_for(group_moderator).get("/api/me/").json()["is_moderator"] is True
+    assert client_for(boss).get("/api/me/").json()["is_moderator"] is True
+    assert client_for(staff).get("/api/me/").json()["is_moderator"] is False
+    assert client_for(author).get("/api/me/").json()["is_moderator"] is False
+
+
+def test_staff_outside_the_group_cannot_moderate(reply):
+    staff = UserFactory(username="staffer", is_staff=True)
+
+    with pytest.raises(PermissionDenied):
+        services.reply_hide(actor=staff, reply_id=reply.pk, reason="spam")
+    reply.refresh_from_db()
+    assert reply.state == Reply.State.VISIBLE
+    assert not ModerationAction.objects.exists()
+
+
+# --- flags ---------------------------------------------------------------------------------------
+
+
+def test_a_flag_lands_in_the_queue(reply, as_author, author):
+    response = flag(as_author, reply, reason="off-topic", text="Not about the leak.")
+
+    assert response.status_code == 201
+    assert response.json()["reason"] == "off-topic"
+    stored = Flag.objects.get()
+    assert (stored.reporter, stored.reply_id, stored.state, stored.text) == (
+        author,
+        reply.pk,
+        "open",
+        "Not about the leak.",
+    )
+
+
+def test_one_open_flag_per_user_and_reply(reply, as_author, as_other):
+    assert flag(as_author, reply, reason="spam").status_code == 201
+    again = flag(as_author, reply, reason="abuse")
+
+    assert again.status_code == 400
+    assert "reply" in again.json()
+    assert flag(as_other, reply, reason="spam").status_code == 201
+    assert Flag.objects.count() == 2
+
+
+def test_flagging_again_after_a_dismissal_is_allowed(reply, as_author, group_moderator):
+    flag(as_author, reply, reason="spam")
+    services.flag_dismiss(actor=group_moderator, flag_id=Flag.objects.get().pk)
+
+    assert flag(as_author, reply, reason="spam").status_code == 201
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "boring"}, {"reason": ["spam"]}])
+def test_a_flag_needs_a_known_reason(reply, as_author, body):
+    response = flag(as_author, reply, **body)
+
+    assert response.status_code == 400
+    assert "reason" in response.json()
+    assert not Flag.objects.exists()
+
+
+def test_flags_need_an_account_and_a_visible_reply(reply, anon, as_author, as_other):
+    assert flag(anon, reply, reason="spam").status_code == 401
+    as_other.delete(f"/api/replies/{reply.pk}/")
+    assert flag(as_author, reply, reason="spam").status_code == 404
+    assert as_author.post("/api/replies/999999/flag/", {"reason": "spam"}, format="json").status_code == 404
+    assert not Flag.objects.exists()
+
+
+def test_resolving_a_flag_hides_the_reply_and_closes_every_open_flag_on_it(reply, author, other, group_moderator):
+    first = services.flag_create(actor=author, reply_id=reply.pk, reason="abuse")
+    second = services.flag_create(actor=UserFactory(username="third"), reply_id=reply.pk, reason="spam")
+
+    services.flag_resolve(actor=group_moderator, flag_id=first.pk)
+
+    reply.refresh_from_db()
+    assert reply.state == Reply.State.HIDDEN
+    assert set(Flag.objects.values_list("state", flat=True)) == {"resolved"}
+    first.refresh_from_db()
+    assert (first.handled_by, first.handled_at is not None) == (group_moderator, True)
+    actions = list(ModerationAction.objects.order_by("id").values_list("action", "target_type", "target_id"))
+    assert actions == [
+        ("hide", "reply", reply.pk),
+        ("resolve-flag", "flag", first.pk),
+        ("resolve-flag", "flag", second.pk),
+    ]
+
+
+# --- hide and restore ----------------------------------------------------------------------------
+
+
+def test_a_hidden_reply_vanishes_and_comes_back_exactly(topic, thread, reply, author, other, anon, group_moderator):
+    discussion_services.vote_cast(actor=author, reply_id=reply.pk, value=1)
+    make_reply(thread=thread, author=UserFactory(username="carol"), stance="pro-openai", body="Another view.")
+    before = anon.get("/api/topics/sora-leak/summary/").json()
+    thread_before = anon.get(f"/api/threads/{thread.pk}/").json()["reply_count"]
+
+    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="Personal attack.")
+
+    assert anon.get(f"/api/replies/{reply.pk}/").status_code == 404
+    assert reply.pk not in [r["id"] for r in anon.get(f"/api/replies/?thread={thread.pk}").json()["results"]]
+    hidden = anon.get("/api/topics/sora-leak/summary/").json()
+    openai = hidden["stances"][1]
+    assert (openai["replies"], openai["participants"], openai["upvotes"]) == (1, 1, 0)
+    assert (hidden["replies"], hidden["participants"], hidden["votes"]) == (2, 2, 0)
+    assert anon.get(f"/api/threads/{thread.pk}/").json()["reply_count"] == thread_before - 1
+    assert tallies_audit() == []
+
+    services.reply_restore(actor=group_moderator, reply_id=reply.pk)
+
+    assert anon.get(f"/api/replies/{reply.pk}/").status_code == 200
+    after = anon.get("/api/topics/sora-leak/summary/").json()
+    assert after["stances"] == before["stances"]
+    assert (after["replies"], after["participants"], after["votes"]) == (
+        before["replies"],
+        before["participants"],
+        before["votes"],
+    )
+    assert tallies_audit() == []
+    log = list(ModerationAction.objects.order_by("id").values_list("action", "reason", "before", "after"))
+    assert log == [
+        ("hide", "Personal attack.", {"state": "visible"}, {"state": "hidden"}),
+        ("restore", "", {"state": "hidden"}, {"state": "visible"}),
+    ]
+
+
+def test_hiding_needs_a_reason(reply, group_moderator):
+    with pytest.raises(Exception) as refused:
+        services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="   ")
+    assert "reason" in str(refused.value)
+    assert not ModerationAction.objects.exists()
+
+
+def test_a_hidden_reply_takes_no_votes_edits_or_flags(reply, as_author, as_other, group_moderator):
+    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="spam")
+
+    assert as_author.post(f"/api/replies/{reply.pk}/vote/", {"value": 1}, format="json").status_code == 404
+    assert as_other.patch(f"/api/replies/{reply.pk}/", {"body": "sneaky"}, format="json").status_code == 404
+    assert as_other.delete(f"/api/replies/{reply.pk}/").status_code == 404
+    assert flag(as_author, reply, reason="spam").status_code == 404
+
+
+def test_stance_change_by_a_moderator_moves_the_tallies_and_keeps_a_revision(reply, anon, group_moderator):
+    services.reply_stance_change(actor=group_moderator, reply_id=reply.pk, stance_slug="pro-tester", reason="flag")
+
+    stances = anon.get("/api/topics/sora-leak/summary/").json()["stances"]
+    assert [s["replies"] for s in stances] == [2, 0]
+    assert reply.revisions.get().stance.slug == "pro-openai"
+    entry = ModerationAction.objects.get()
+    assert (entry.action, entry.before, entry.after) == (
+        "change-stance",
+        {"stance": "pro-openai"},
+        {"stance": "pro-tester"},
+    )
+    assert tallies_audit() == []
+
+
+# --- locks and pins ------------------------------------------------------------------------------
+
+
+def test_a_locked_thread_refuses_replies_until_unlocked(thread, as_other, group_moderator):
+    services.thread_lock(actor=group_moderator, thread_id=thread.pk, locked=True, reason="Heated.")
+    body = {"thread": thread.pk, "body": "One more thing.", "stance": "pro-openai"}
+
+    refused = as_other.post("/api/replies/", body, format="json")
+    assert refused.status_code == 403
+    assert "locked" in refused.json()["detail"]
+    assert as_other.get(f"/api/threads/{thread.pk}/").json()["is_locked"] is True
+
+    services.thread_lock(actor=group_moderator, thread_id=thread.pk, locked=False)
+    assert as_other.post("/api/replies/", body, format="json").status_code == 201
+    assert list(ModerationAction.objects.order_by("id").values_list("action", flat=True)) == [
+        "lock-thread",
+        "unlock-thread",
+    ]
+
+
+def test_a_locked_topic_refuses_threads_and_replies(topic, thread, as_other, group_moderator):
+    services.topic_lock(actor=group_moderator, topic_id=topic.pk, locked=True)
+
+    new_thread = {"topic": "sora-leak", "title": "t", "body": "b", "stance": "pro-tester"}
+    assert as_other.post("/api/threads/", new_thread, format="json").status_code == 403
+    reply = {"thread": thread.pk, "body": "b", "stance": "pro-tester"}
+    assert as_other.post("/api/replies/", reply, format="json").status_code == 403
+    assert ModerationAction.objects.get().action == "lock-topic"
+
+
+def test_pinned_threads_come_first(topic, author, anon, group_moderator):
+    old = make_thread(topic=topic, author=author, title="Old")
+    make_thread(topic=topic, author=author, title="New")
+    services.thread_pin(actor=group_moderator, thread_id=old.pk, pinned=True)
+
+    titles = [t["title"] for t in anon.get("/api/threads/?topic=sora-leak").json()["results"]]
+    assert titles[0] == "Old"
+    assert ModerationAction.objects.get().action == "pin-thread"
+
+
+# --- suspensions ---------------------------------------------------------------------------------
+
+
+def test_a_suspended_user_reads_but_every_write_is_refused(topic, thread, reply, author, group_moderator):
+    services.user_suspend(actor=group_moderator, user=author, reason="Brigading.")
+    client = client_for(author)
+
+    writes = [
+        client.post("/api/threads/", {"topic": "sora-leak", "title": "t", "body": "b", "stance": "pro-tester"}),
+        client.post("/api/replies/", {"thread": thread.pk, "body": "b", "stance": "pro-tester"}),
+        client.patch(f"/api/replies/{thread.opening_reply_id}/", {"body": "edited"}),
+        client.delete(f"/api/replies/{thread.opening_reply_id}/"),
+        client.post(f"/api/replies/{reply.pk}/vote/", {"value": 1}),
+        client.delete(f"/api/replies/{reply.pk}/vote/"),
+        client.post(f"/api/replies/{reply.pk}/flag/", {"reason": "spam"}),
+        client.put("/api/topics/sora-leak/position/", {"stance": "pro-tester"}),
+    ]
+    for response in writes:
+        assert response.status_code == 403, response.request
+        assert "suspended" in response.json()["detail"]
+        assert "Brigading." in response.json()["detail"]
+    assert client.get("/api/topics/sora-leak/summary/").status_code == 200
+    assert client.get("/api/me/").status_code == 200
+
+
+def test_a_suspension_ends_when_lifted_or_when_its_time_is_up(thread, author, group_moderator):
+    client = client_for(author)
+    body = {"thread": thread.pk, "body": "Back again.", "stance": "pro-tester"}
+    services.user_suspend(actor=group_moderator, user=author, reason="Cool off.")
+    assert client.post("/api/replies/", body, format="json").status_code == 403
+
+    assert services.user_unsuspend(actor=group_moderator, user=author, reason="Apologised.") == 1
+    assert client.post("/api/replies/", body, format="json").status_code == 201
+
+    soon = timezone.now() + datetime.timedelta(hours=1)
+    suspension = services.user_suspend(actor=group_moderator, user=author, reason="Again.", ends_at=soon)
+    assert client.post("/api/replies/", body, format="json").status_code == 403
+    Suspension.objects.filter(pk=suspension.pk).update(ends_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert client.post("/api/replies/", body, format="json").status_code == 201
+    assert list(ModerationAction.objects.order_by("id").values_list("action", flat=True)) == [
+        "suspend",
+        "unsuspend",
+        "suspend",
+    ]
+
+
+def test_suspending_needs_a_reason_and_a_future_end(author, group_moderator):
+    with pytest.raises(Exception, match="reason"):
+        services.user_suspend(actor=group_moderator, user=author, reason=" ")
+    with pytest.raises(Exception, match="ends_at"):
+        past = timezone.now() - datetime.timedelta(days=1)
+        services.user_suspend(actor=group_moderator, user=author, reason="x", ends_at=past)
+    assert not Suspension.objects.exists()
+
+
+# --- the log -------------------------------------------------------------------------------------
+
+
+def test_the_log_is_append_only(reply, group_moderator):
+    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="spam")
+    entry = ModerationAction.objects.get()
+
+    with pytest.raises(ValueError):
+        entry.save()
+    with pytest.raises(ValueError):
+        entry.delete()
+
+
+def test_moderators_read_the_log_through_the_api(reply, group_moderator, author, anon, django_assert_num_queries):
+    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="spam")
+    services.reply_restore(actor=group_moderator, reply_id=reply.pk)
+    client = client_for(group_moderator)
+
+    # 1 token; 2 the moderator check (the user's own permissions, then their groups'); 1 count; 1 page
+    # joined to the actor
+    with django_assert_num_queries(5):
+        response = client.get("/api/moderation/log/")
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [r["action"] for r in rows] == ["restore", "hide"]
+    assert rows[1] | {"id": 0, "created_at": ""} == {
+        "id": 0,
+        "actor": "gmod",
+        "action": "hide",
+        "target_type": "reply",
+        "target_id": reply.pk,
+        "target": str(reply),
+        "reason": "spam",
+        "before": {"state": "visible"},
+        "after": {"state": "hidden"},
+        "created_at": "",
+    }
+    assert [r["action"] for r in client.get("/api/moderation/log/?action=hide").json()["results"]] == ["hide"]
+    assert client_for(author).get("/api/moderation/log/").status_code == 403
+    assert anon.get("/api/moderation/log/").status_code == 401
