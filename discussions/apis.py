@@ -68,19 +68,14 @@ def _valid(serializer_class, request, **kwargs):
     create=extend_schema(request=TopicCreateInputSerializer, responses={201: TopicSerializer}),
     partial_update=extend_schema(request=TopicUpdateInputSerializer, responses={200: TopicSerializer}),
 )
-class TopicViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Debate questions and their stances. Anyone reads; staff write."""
 
     serializer_class = TopicSerializer
     permission_classes = [*DEFAULTS, IsStaffOrReadOnly]
     lookup_field = "slug"
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    # PUT is for a caller's position; the topic itself changes by PATCH only (no `update` here).
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self):
         return selectors.topic_list()

@@ -4,7 +4,7 @@ import math
 from collections import Counter, defaultdict
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from discussions.models import DailyTally, Participation, Position, Reply, Stance, StanceTally, Thread, Topic, Vote
@@ -124,16 +124,19 @@ def _audit_threads_and_topics(report: list, fix: bool) -> None:
 def _audit_stance_tallies(report: list, fix: bool) -> None:
     visible = Reply.objects.filter(state=VISIBLE)
     expected = defaultdict(lambda: {"replies": 0, "participants": 0, "upvotes": 0, "downvotes": 0, "positions": 0})
-    aggregates = {
-        "n": Count("id"),
-        "p": Count("author_id", distinct=True),
-        "up": Sum("upvotes"),
-        "down": Sum("downvotes"),
-    }
+    aggregates = {"n": Count("id"), "p": Count("author_id", distinct=True)}
     for scope in (("topic_id", "stance_id"), ("topic_id", "thread_id", "stance_id")):
         for row in visible.values(*scope).annotate(**aggregates).order_by():
             key = (row["topic_id"], row.get("thread_id"), row["stance_id"])
-            expected[key].update(replies=row["n"], participants=row["p"], upvotes=row["up"], downvotes=row["down"])
+            expected[key].update(replies=row["n"], participants=row["p"])
+    # Votes are recounted from the vote rows, not from the replies' own (possibly wrong) counters.
+    votes = Vote.objects.filter(retracted_at=None, reply__state=VISIBLE).values_list(
+        "reply__topic_id", "reply__thread_id", "reply__stance_id", "value"
+    )
+    for topic_id, thread_id, stance_id, value, n in votes.annotate(n=Count("id")).order_by():
+        field = "upvotes" if value == 1 else "downvotes"
+        expected[(topic_id, None, stance_id)][field] += n
+        expected[(topic_id, thread_id, stance_id)][field] += n
     current = Position.objects.filter(until=None).values_list("topic_id", "stance_id").annotate(n=Count("id"))
     for topic_id, stance_id, n in current:
         expected[(topic_id, None, stance_id)]["positions"] = n
