@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint format migrate seed bench clean
+.PHONY: install install-dev run test lint format migrate seed clean browser-deps
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ run: seed
 test: install-dev
 	mkdir -p var
 	$(PY) -m pytest
+
+## browser-deps: Debian's Chromium and ChromeDriver for the real-browser admin test (needs root, as CI has)
+browser-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "chromium and chromedriver present"; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

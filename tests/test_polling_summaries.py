@@ -1,13 +1,12 @@
 """Clients poll summaries cheaply: ETag and Last-Modified validators, 304 while nothing changed."""
 
 import datetime
-from contextlib import contextmanager
-from unittest.mock import patch
 
 import pytest
 from django.utils.http import http_date
 
 from discussions import services
+from tests.clock import frozen_at
 from tests.conftest import client_for
 from tests.factories import UserFactory, make_reply, make_thread
 
@@ -17,18 +16,7 @@ WRITTEN = datetime.datetime(2024, 3, 5, 10, 0, 0, tzinfo=datetime.UTC)
 CHANGED = datetime.datetime(2024, 3, 6, 8, 30, 0, tzinfo=datetime.UTC)
 
 
-@contextmanager
-def at(moment):
-    """Every write inside happens at `moment`; patches the `datetime` that timezone.now (and the model
-    defaults holding that function) read, since patching timezone.now itself misses the defaults."""
-
-    class Frozen(datetime.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
-
-    with patch("django.utils.timezone.datetime", Frozen):
-        yield
+at = frozen_at
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """A chart of the debate over time: per day or week and per stance, new replies, upvotes and positions held."""
 
 import datetime
-from contextlib import contextmanager
-from unittest.mock import patch
 
 import pytest
 
 from discussions import services
 from discussions.models import Reply
+from tests.clock import frozen_at
 from tests.factories import UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
@@ -15,23 +14,9 @@ pytestmark = pytest.mark.django_db
 URL = "/api/topics/sora-leak/summary/history/"
 
 
-@contextmanager
 def on(day: str, hour: int = 12):
-    """Make every write inside happen at `hour` UTC on `day`.
-
-    Patching django.utils.timezone.now alone is not enough: the models' `default=timezone.now`
-    captured the function object, so Reply.created_at would still be the real time (checked). Both
-    that function and the patched attribute read the module's `datetime` global, so patch that.
-    """
-    moment = datetime.datetime.fromisoformat(day).replace(hour=hour, tzinfo=datetime.UTC)
-
-    class Frozen(datetime.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
-
-    with patch("django.utils.timezone.datetime", Frozen):
-        yield
+    """Every write inside happens at `hour` UTC on `day`."""
+    return frozen_at(datetime.datetime.fromisoformat(day).replace(hour=hour, tzinfo=datetime.UTC))
 
 
 def declare(user, stance, topic_slug="sora-leak"):

@@ -1,9 +1,7 @@
 """An operator recounts every maintained counter: mismatches are named one per line and `--fix` repairs them."""
 
 import datetime
-from contextlib import contextmanager
 from io import StringIO
-from unittest.mock import patch
 
 import pytest
 from django.core.management import call_command
@@ -11,6 +9,7 @@ from django.db.models import F
 
 from discussions import services
 from discussions.models import DailyTally, Participation, Reply, Stance, StanceTally, Thread, Topic
+from tests.clock import frozen_at
 from tests.factories import UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
@@ -18,18 +17,9 @@ pytestmark = pytest.mark.django_db
 CLEAN = "verify_tallies: every counter matches a recount."
 
 
-@contextmanager
 def on(day: str):
-    """Every write inside happens at noon UTC on `day` (the model defaults included, hence `datetime`)."""
-    moment = datetime.datetime.fromisoformat(day).replace(hour=12, tzinfo=datetime.UTC)
-
-    class Frozen(datetime.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
-
-    with patch("django.utils.timezone.datetime", Frozen):
-        yield
+    """Every write inside happens at noon UTC on `day`."""
+    return frozen_at(datetime.datetime.fromisoformat(day).replace(hour=12, tzinfo=datetime.UTC))
 
 
 def run(*args):
