@@ -371,8 +371,10 @@ def reply_restore(*, actor, reply_id: int) -> Reply:
 
 
 @transaction.atomic
-def thread_moderate(*, actor, thread_id: int, is_locked: bool | None = None, is_pinned: bool | None = None) -> Thread:
-    """Lock or unlock, pin or unpin a thread (moderators)."""
+def thread_moderate(
+    *, actor, thread_id: int, is_locked: bool | None = None, is_pinned: bool | None = None
+) -> tuple[Thread, list[str]]:
+    """Lock or unlock, pin or unpin a thread (moderators); returns it and the fields that changed."""
     _refuse_unless_moderator(actor)
     thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
     if thread is None:
@@ -384,17 +386,18 @@ def thread_moderate(*, actor, thread_id: int, is_locked: bool | None = None, is_
             changed.append(field)
     if changed:
         thread.save(update_fields=[*changed, "updated_at"])
-    return thread
+    return thread, changed
 
 
 @transaction.atomic
-def topic_lock(*, actor, topic_id: int, is_locked: bool) -> Topic:
-    """Lock or unlock a whole topic (moderators): a locked topic takes no threads or replies."""
+def topic_lock(*, actor, topic_id: int, is_locked: bool) -> tuple[Topic, bool]:
+    """Lock or unlock a whole topic (moderators); returns it and whether that changed anything."""
     _refuse_unless_moderator(actor)
     topic = Topic.objects.select_for_update().filter(pk=topic_id).first()
     if topic is None:
         raise Http404("No such topic.")
-    if topic.is_locked != is_locked:
-        topic.is_locked = is_locked
-        topic.save(update_fields=["is_locked", "updated_at"])
-    return topic
+    if topic.is_locked == is_locked:
+        return topic, False
+    topic.is_locked = is_locked
+    topic.save(update_fields=["is_locked", "updated_at"])
+    return topic, True

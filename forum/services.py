@@ -104,6 +104,8 @@ def reply_stance_change(*, actor, reply_id: int, stance_slug: str, reason: str =
     if before is None:
         raise Http404("No such reply.")
     reply = discussion_services.reply_update(actor=actor, reply_id=reply_id, stance_slug=stance_slug)
+    if before.stance.slug == stance_slug:
+        return reply
     _log(
         actor=actor,
         action=ModerationAction.Action.CHANGE_STANCE,
@@ -119,7 +121,9 @@ def reply_stance_change(*, actor, reply_id: int, stance_slug: str, reason: str =
 @transaction.atomic
 def thread_lock(*, actor, thread_id: int, locked: bool, reason: str = "") -> Thread:
     """Lock (no new replies) or unlock a thread."""
-    thread = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_locked=locked)
+    thread, changed = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_locked=locked)
+    if not changed:  # already so: nothing happened, nothing to log
+        return thread
     action = ModerationAction.Action.LOCK_THREAD if locked else ModerationAction.Action.UNLOCK_THREAD
     _log(
         actor=actor,
@@ -136,7 +140,9 @@ def thread_lock(*, actor, thread_id: int, locked: bool, reason: str = "") -> Thr
 @transaction.atomic
 def thread_pin(*, actor, thread_id: int, pinned: bool, reason: str = "") -> Thread:
     """Pin a thread to the top of its topic's list, or unpin it."""
-    thread = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_pinned=pinned)
+    thread, changed = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_pinned=pinned)
+    if not changed:
+        return thread
     action = ModerationAction.Action.PIN_THREAD if pinned else ModerationAction.Action.UNPIN_THREAD
     _log(
         actor=actor,
@@ -153,7 +159,9 @@ def thread_pin(*, actor, thread_id: int, pinned: bool, reason: str = "") -> Thre
 @transaction.atomic
 def topic_lock(*, actor, topic_id: int, locked: bool, reason: str = "") -> Topic:
     """Lock (no new threads or replies) or unlock a whole topic."""
-    topic = discussion_services.topic_lock(actor=actor, topic_id=topic_id, is_locked=locked)
+    topic, changed = discussion_services.topic_lock(actor=actor, topic_id=topic_id, is_locked=locked)
+    if not changed:
+        return topic
     action = ModerationAction.Action.LOCK_TOPIC if locked else ModerationAction.Action.UNLOCK_TOPIC
     _log(
         actor=actor,

@@ -327,3 +327,13 @@ def test_moderators_read_the_log_through_the_api(reply, group_moderator, author,
     assert [r["action"] for r in client.get("/api/moderation/log/?action=hide").json()["results"]] == ["hide"]
     assert client_for(author).get("/api/moderation/log/").status_code == 403
     assert anon.get("/api/moderation/log/").status_code == 401
+
+
+def test_a_no_op_writes_no_log_row(thread, topic, reply, group_moderator):
+    services.thread_lock(actor=group_moderator, thread_id=thread.pk, locked=False)
+    services.thread_pin(actor=group_moderator, thread_id=thread.pk, pinned=False)
+    services.topic_lock(actor=group_moderator, topic_id=topic.pk, locked=False)
+    services.reply_stance_change(actor=group_moderator, reply_id=reply.pk, stance_slug="pro-openai")
+
+    assert not ModerationAction.objects.exists()
+    assert not reply.revisions.exists()
