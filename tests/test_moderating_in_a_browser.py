@@ -1,11 +1,12 @@
 """A moderator in a real browser: log in to the admin, hide a reply, see the topic's balance redrawn."""
 
+import importlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from discussions import services as discussion_services
 from tests.factories import PASSWORD, UserFactory, make_reply
@@ -51,13 +52,23 @@ def browser():
     driver.quit()
 
 
+def moderators_group():
+    """The group as its data migration makes it: a transactional test before this one may have flushed it."""
+    migration = importlib.import_module("forum.migrations.0003_moderators_group")
+    group, _ = Group.objects.get_or_create(name=migration.GROUP)
+    for app_label, codenames in migration.PERMISSIONS.items():
+        group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
+    return group
+
+
+# A live server reads committed data, hence transaction=True.
 @pytest.mark.django_db(transaction=True)
 def test_a_moderator_hides_a_reply_and_the_balance_chart_follows(live_server, browser, topic, thread, other):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     moderator = UserFactory(username="desk", is_staff=True)
-    moderator.groups.add(Group.objects.get(name="Moderators"))
+    moderator.groups.add(moderators_group())
     target = make_reply(thread=thread, author=other, stance="pro-openai", body="A reply that crosses the line.")
     make_reply(thread=thread, author=UserFactory(username="calm"), stance="pro-openai", body="A civil reply.")
     discussion_services.vote_cast(actor=moderator, reply_id=target.pk, value=1)
