@@ -1,5 +1,7 @@
 """Strict readers for environment variables: a malformed value stops start-up naming the variable."""
 
+import re
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -68,3 +70,14 @@ def env_database(name, default):
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name}={value!r} names no database.")
     return config
+
+
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name, default):
+    """Read a throttle rate such as 30/hour."""
+    value = (_raw(name) or default).strip()
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate: use N/second, N/minute, N/hour or N/day.")
+    return value

@@ -1,11 +1,34 @@
-"""Error pages: JSON under /api/, Django's usual pages elsewhere (admin, docs)."""
+"""Error pages (JSON under /api/, Django's usual pages elsewhere) and the health check."""
 
+import sys
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
 from django.http import JsonResponse
 from django.views import defaults
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from config.outage import UNAVAILABLE, database_unavailable_response
 
 
 def _is_api(request):
     return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": str(exception) or "Permission denied."}, status=403)
+    return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception=None):
@@ -16,5 +39,47 @@ def not_found(request, exception=None):
 
 def server_error(request):
     if _is_api(request):
+        # Also reached when middleware (a session lookup, say) lost the database before any view ran.
+        if isinstance(sys.exc_info()[1], UNAVAILABLE):
+            return database_unavailable_response()
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return defaults.server_error(request)
+
+
+class HealthApi(APIView):
+    """Is the service able to work: the database answers (and the shared cache, when configured)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        responses={
+            (200, "application/json"): inline_serializer(
+                "Health",
+                {
+                    "status": serializers.CharField(),
+                    "database": serializers.CharField(),
+                    "cache": serializers.CharField(),
+                },
+            ),
+            (503, "application/json"): inline_serializer("Unhealthy", {"status": serializers.CharField()}),
+        }
+    )
+    def get(self, request):
+        checks = {"database": "ok", "cache": "ok" if _uses_shared_cache() else "local"}
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except UNAVAILABLE:
+            checks["database"] = "unavailable"
+        if checks["cache"] == "ok":
+            try:
+                cache.set("health-check", "1", 5)
+            except Exception:  # redis-py raises its own connection errors; any failure means down
+                checks["cache"] = "unavailable"
+        healthy = "unavailable" not in checks.values()
+        return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+
+
+def _uses_shared_cache() -> bool:
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower()

@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
 
 from discussions import selectors, services
 from discussions.filters import ReplyFilter, ThreadFilter
@@ -36,6 +37,19 @@ from discussions.serializers import (
 # The project's default permissions (authentication, and whatever the project adds, such as refusing
 # suspended users) stay in force where a view adds its own.
 DEFAULTS = api_settings.DEFAULT_PERMISSION_CLASSES
+
+
+class ThrottledWrites:
+    """Writes are throttled per user by the scope named for their action (rates live in the settings)."""
+
+    write_scopes: dict[str, str] = {}
+
+    def get_throttles(self):
+        scope = self.write_scopes.get(self.action)
+        if scope is None or self.request.method in permissions.SAFE_METHODS:
+            return []
+        self.throttle_scope = scope
+        return [ScopedRateThrottle()]
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -68,11 +82,14 @@ def _valid(serializer_class, request, **kwargs):
     create=extend_schema(request=TopicCreateInputSerializer, responses={201: TopicSerializer}),
     partial_update=extend_schema(request=TopicUpdateInputSerializer, responses={200: TopicSerializer}),
 )
-class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class TopicViewSet(
+    ThrottledWrites, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """Debate questions and their stances. Anyone reads; staff write."""
 
     serializer_class = TopicSerializer
     permission_classes = [*DEFAULTS, IsStaffOrReadOnly]
+    write_scopes = {"position": "position"}
     lookup_field = "slug"
     # PUT is for a caller's position; the topic itself changes by PATCH only (no `update` here).
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
@@ -145,12 +162,15 @@ class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 
 
 @extend_schema_view(create=extend_schema(request=ThreadCreateInputSerializer, responses={201: ThreadSerializer}))
-class ThreadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class ThreadViewSet(
+    ThrottledWrites, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """Threads of a topic; posting one posts its opening reply too."""
 
     serializer_class = ThreadSerializer
     filterset_class = ThreadFilter
     lookup_value_regex = r"[0-9]+"
+    write_scopes = {"create": "post"}
 
     def get_queryset(self):
         return selectors.thread_list()
@@ -180,6 +200,7 @@ class ThreadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     destroy=extend_schema(description="Withdraw the reply: it leaves every list and count but is never erased."),
 )
 class ReplyViewSet(
+    ThrottledWrites,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -192,6 +213,7 @@ class ReplyViewSet(
     serializer_class = ReplySerializer
     filterset_class = ReplyFilter
     lookup_value_regex = r"[0-9]+"
+    write_scopes = {"create": "post", "partial_update": "post", "vote": "vote"}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):

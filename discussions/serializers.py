@@ -6,6 +6,22 @@ from discussions.models import Reply, Stance, Thread, Topic
 from discussions.services import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 
 
+class IdField(serializers.IntegerField):
+    """An id: a JSON integer (or, from HTML forms, a string of digits); floats and booleans are refused."""
+
+    default_error_messages = {"invalid": "A valid integer id is required."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isdigit())):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StanceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Stance
@@ -101,10 +117,10 @@ class ReplySerializer(serializers.ModelSerializer):
 
 
 class ReplyCreateInputSerializer(serializers.Serializer):
-    thread = serializers.IntegerField(min_value=1)
+    thread = IdField()
     body = serializers.CharField(max_length=BODY_MAX_LENGTH)
     stance = serializers.SlugField(max_length=50)
-    parent = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    parent = IdField(required=False, allow_null=True, default=None)
 
 
 class ReplyUpdateInputSerializer(serializers.Serializer):
@@ -196,8 +212,8 @@ class SummarySerializer(serializers.Serializer):
 
 class PositionInputSerializer(serializers.Serializer):
     stance = serializers.SlugField(max_length=50)
-    persuaded_by = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, default=None, help_text="Id of a visible reply of this topic."
+    persuaded_by = IdField(
+        required=False, allow_null=True, default=None, help_text="Id of a visible reply of this topic."
     )
 
 

@@ -1,8 +1,10 @@
 """Accounts: register, exchange credentials for a token, say who I am."""
 
+from django.contrib.auth import logout
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from discussions.permissions import can_moderate
@@ -25,6 +27,8 @@ from forum.serializers import (
 class RegisterApi(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
 
     @extend_schema(request=RegisterInputSerializer, responses={201: RegisteredSerializer})
     def post(self, request):
@@ -37,6 +41,8 @@ class RegisterApi(APIView):
 class TokenApi(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
 
     @extend_schema(request=TokenInputSerializer, responses={200: TokenSerializer})
     def post(self, request):
@@ -44,6 +50,18 @@ class TokenApi(APIView):
         serializer.is_valid(raise_exception=True)
         token = services.token_obtain(**serializer.validated_data)
         return Response(TokenSerializer(token).data)
+
+
+class LogoutApi(APIView):
+    """Delete the caller's API token (and end a browser session); a new one comes from auth/token/."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        services.token_revoke(user=request.user)
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):
@@ -65,6 +83,9 @@ class MeApi(APIView):
 
 class FlagApi(APIView):
     """Report a reply to the moderators' queue."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "flag"
 
     @extend_schema(request=FlagInputSerializer, responses={201: FlagSerializer})
     def post(self, request, pk: int):

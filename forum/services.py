@@ -1,12 +1,15 @@
 """Writes about people and order: registration, tokens, flags, suspensions and moderation acts."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import Throttled
 
 from discussions import services as discussion_services
 from discussions.models import Reply, Thread, Topic
@@ -34,13 +37,35 @@ def user_register(*, username: str, password: str, email: str = ""):
     return candidate
 
 
+def _failures_key(username: str) -> str:
+    return f"login-failures:{username.lower()}"
+
+
 def token_obtain(*, username: str, password: str) -> Token:
-    """Exchange credentials for the user's API token (created on first use)."""
+    """Exchange credentials for the user's API token (created on first use).
+
+    After LOGIN_FAILURE_LIMIT failures for one username within LOGIN_FAILURE_WINDOW seconds, further
+    attempts are refused until the window passes, whatever the password: guessing stops paying.
+    """
+    key = _failures_key(username)
+    if cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT:
+        raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW, detail="Too many failed logins for this username.")
     user = authenticate(username=username, password=password)
     if user is None:
+        cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, settings.LOGIN_FAILURE_WINDOW)
         raise ValidationError({"non_field_errors": ["Unable to log in with the given username and password."]})
+    cache.delete(key)
     token, _ = Token.objects.get_or_create(user=user)
     return token
+
+
+def token_revoke(*, user) -> None:
+    """Delete the user's API token: every client holding it is logged out."""
+    Token.objects.filter(user=user).delete()
 
 
 # --- Moderation: each act and its log row in one transaction --------------------------------------

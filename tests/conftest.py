@@ -1,10 +1,19 @@
 """Actors and a debate shared by the suite; a second topic with the same stance slugs is always present."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttle counters and failed-login counts live in the cache; no test inherits another's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

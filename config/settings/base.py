@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_database, env_int, env_list, env_str
+from config.env import env_bool, env_database, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -85,6 +85,28 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ---------------------------------------------------------------------------------
+# Throttle counters and cached summaries live here: with REDIS_URL every worker and node shares
+# them; without it each process keeps its own in memory.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r}: use redis://host:port/db.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "forum"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "forum"}}
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "forum.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,7 +146,21 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    # Scoped throttles: each write endpoint names its scope; rates are "N/second|minute|hour|day".
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env_rate("THROTTLE_REGISTER", "10/hour"),
+        "login": env_rate("THROTTLE_LOGIN", "30/hour"),
+        "post": env_rate("THROTTLE_POST", "30/hour"),
+        "vote": env_rate("THROTTLE_VOTE", "300/hour"),
+        "flag": env_rate("THROTTLE_FLAG", "30/hour"),
+        "position": env_rate("THROTTLE_POSITION", "60/hour"),
+    },
 }
+# Failed logins for one username are refused for a while after this many in LOGIN_FAILURE_WINDOW seconds.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+# A reply is at most 20,000 characters; nothing legitimate sends a body anywhere near this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 
 SPECTACULAR_SETTINGS = {

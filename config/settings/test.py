@@ -9,3 +9,9 @@ from config.settings.base import *  # noqa: E402, F403
 
 # Hashing with PBKDF2 dominates a suite that registers many users; the algorithm is not under test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Suites post far more than a person would; the throttle tests set their own low rates.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/minute"),  # noqa: F405
+}
