@@ -1,10 +1,11 @@
-"""Many clients voting on one reply at once: the counters end exact, on real connections."""
+"""Many clients writing at once (votes, flips, replies, hides): every counter ends exact, on real connections."""
 
 import random
 import threading
 
 import pytest
 from django.db import connections
+from django.http import Http404
 
 from discussions import services
 from discussions.models import Reply, Vote
@@ -120,3 +121,41 @@ def test_many_replies_into_one_thread_count_exactly():
     topic.refresh_from_db()
     assert thread.reply_count == 1 + 5 * N_THREADS == Reply.objects.filter(thread=thread).count()
     assert topic.reply_count == thread.reply_count
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hides_and_restores_racing_with_votes_leave_every_tally_exact():
+    from discussions.audit import tallies_audit
+    from forum import services as moderation
+
+    topic = TopicFactory(slug="race")
+    thread = make_thread(topic=topic, author=UserFactory(username="opener"))
+    reply = make_reply(thread=thread, author=UserFactory(username="replier"))
+    voters = [UserFactory(username=f"crowd{i}") for i in range(N_THREADS - 1)]
+    moderator = UserFactory(username="racemod", is_superuser=True, is_staff=True)
+
+    def vote_walk(voter, seed):
+        rng = random.Random(seed)
+        for _ in range(ROUNDS):
+            try:
+                if rng.random() < 0.2:
+                    services.vote_retract(actor=voter, reply_id=reply.pk)
+                else:
+                    services.vote_cast(actor=voter, reply_id=reply.pk, value=rng.choice([1, -1]))
+            except Http404:  # the reply is hidden at this moment: votes wait for its restore
+                pass
+
+    def moderate():
+        for _ in range(ROUNDS // 2):
+            moderation.reply_hide(actor=moderator, reply_id=reply.pk, reason="race")
+            moderation.reply_restore(actor=moderator, reply_id=reply.pk)
+
+    def act(voter, seed):
+        moderate() if voter is None else vote_walk(voter, seed)
+
+    _run_in_threads(act, [(None, None), *[(voter, i) for i, voter in enumerate(voters)]])
+
+    reply.refresh_from_db()
+    assert reply.state == Reply.State.VISIBLE
+    assert (reply.upvotes, reply.downvotes) == _expected_from_rows(reply)
+    assert tallies_audit() == []
