@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint format migrate seed clean browser-deps
+.PHONY: install install-dev run test lint format migrate seed clean browser-deps bench-summary
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,3 +56,8 @@ format: install-dev
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*
+
+## bench-summary: time the stance summaries at ~1k and ~1M votes in a throwaway database (see bench/README.md);
+## BENCH_ARGS="--large-votes 100000" for a quick run, BENCH_DATABASE_URL=postgres://... for PostgreSQL
+bench-summary: install
+	$(PY) -m bench.summary $(BENCH_ARGS)

@@ -59,7 +59,6 @@ def _audit_replies(report: list, fix: bool) -> None:
         "votes_by_stance",
         "persuaded_count",
     ]
-    pending = []
     for reply in Reply.objects.only("id", "topic_id", *fields).order_by("pk").iterator(chunk_size=BATCH):
         up, down = tally.get(reply.pk, (0, 0))
         votes = {k: dict(v) for k, v in by_stance.get(reply.pk, {}).items()}
@@ -78,14 +77,9 @@ def _audit_replies(report: list, fix: bool) -> None:
             report.append(f"reply {reply.pk}: votes_by_stance is {_nonzero(reply.votes_by_stance)}, recount {votes}")
             changes["votes_by_stance"] = {s: votes.get(s, {"up": 0, "down": 0}) for s in slugs[reply.topic_id]} | votes
         if fix and changes:
-            for field, value in changes.items():
-                setattr(reply, field, value)
-            pending.append(reply)
-            if len(pending) >= BATCH:
-                Reply.objects.bulk_update(pending, fields)
-                pending = []
-    if fix and pending:
-        Reply.objects.bulk_update(pending, fields)
+            # One UPDATE of just the wrong fields per row: bulk_update's CASE per row and field is far
+            # slower to build than this is to run (about 6x at 20k replies, measured in bench/).
+            Reply.objects.filter(pk=reply.pk).update(**changes)
 
 
 def _audit_threads_and_topics(report: list, fix: bool) -> None:
@@ -171,6 +165,7 @@ def _audit_participations(report: list, fix: bool) -> None:
         (p.topic_id, p.thread_id, p.stance_id, p.user_id): p
         for p in Participation.objects.all().iterator(chunk_size=BATCH)
     }
+    missing = []
     for key in set(expected) | set(stored):
         row = stored.get(key)
         have, want = (row.replies if row else 0), expected.get(key, 0)
@@ -178,13 +173,14 @@ def _audit_participations(report: list, fix: bool) -> None:
             report.append(
                 f"participation topic {key[0]} thread {key[1]} stance {key[2]} user {key[3]}: {have} != {want}"
             )
-            if fix:
-                if row is None:
-                    Participation.objects.create(
-                        topic_id=key[0], thread_id=key[1], stance_id=key[2], user_id=key[3], replies=want
-                    )
-                else:
-                    Participation.objects.filter(pk=row.pk).update(replies=want)
+            if fix and row is None:
+                missing.append(
+                    Participation(topic_id=key[0], thread_id=key[1], stance_id=key[2], user_id=key[3], replies=want)
+                )
+            elif fix:
+                Participation.objects.filter(pk=row.pk).update(replies=want)
+    if missing:
+        Participation.objects.bulk_create(missing, batch_size=BATCH)
 
 
 def _audit_daily(report: list, fix: bool) -> None:

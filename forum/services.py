@@ -143,22 +143,34 @@ def reply_stance_change(*, actor, reply_id: int, stance_slug: str, reason: str =
     return reply
 
 
-@transaction.atomic
-def thread_lock(*, actor, thread_id: int, locked: bool, reason: str = "") -> Thread:
-    """Lock (no new replies) or unlock a thread."""
-    thread, changed = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_locked=locked)
-    if not changed:  # already so: nothing happened, nothing to log
-        return thread
-    action = ModerationAction.Action.LOCK_THREAD if locked else ModerationAction.Action.UNLOCK_THREAD
+def _log_switch(*, actor, target, target_type: str, field: str, value: bool, actions: tuple, reason: str) -> None:
+    """Log a flag switched on or off; `actions` is the (on, off) pair of log actions."""
     _log(
         actor=actor,
-        action=action,
-        target_type="thread",
-        target=thread,
+        action=actions[0] if value else actions[1],
+        target_type=target_type,
+        target=target,
         reason=reason,
-        before={"is_locked": not locked},
-        after={"is_locked": locked},
+        before={field: not value},
+        after={field: value},
     )
+
+
+@transaction.atomic
+def thread_lock(*, actor, thread_id: int, locked: bool, reason: str = "") -> Thread:
+    """Lock (no new replies) or unlock a thread; already so, nothing is logged."""
+    thread, changed = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_locked=locked)
+    if changed:
+        actions = (ModerationAction.Action.LOCK_THREAD, ModerationAction.Action.UNLOCK_THREAD)
+        _log_switch(
+            actor=actor,
+            target=thread,
+            target_type="thread",
+            field="is_locked",
+            value=locked,
+            actions=actions,
+            reason=reason,
+        )
     return thread
 
 
@@ -166,18 +178,17 @@ def thread_lock(*, actor, thread_id: int, locked: bool, reason: str = "") -> Thr
 def thread_pin(*, actor, thread_id: int, pinned: bool, reason: str = "") -> Thread:
     """Pin a thread to the top of its topic's list, or unpin it."""
     thread, changed = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_pinned=pinned)
-    if not changed:
-        return thread
-    action = ModerationAction.Action.PIN_THREAD if pinned else ModerationAction.Action.UNPIN_THREAD
-    _log(
-        actor=actor,
-        action=action,
-        target_type="thread",
-        target=thread,
-        reason=reason,
-        before={"is_pinned": not pinned},
-        after={"is_pinned": pinned},
-    )
+    if changed:
+        actions = (ModerationAction.Action.PIN_THREAD, ModerationAction.Action.UNPIN_THREAD)
+        _log_switch(
+            actor=actor,
+            target=thread,
+            target_type="thread",
+            field="is_pinned",
+            value=pinned,
+            actions=actions,
+            reason=reason,
+        )
     return thread
 
 
@@ -185,18 +196,17 @@ def thread_pin(*, actor, thread_id: int, pinned: bool, reason: str = "") -> Thre
 def topic_lock(*, actor, topic_id: int, locked: bool, reason: str = "") -> Topic:
     """Lock (no new threads or replies) or unlock a whole topic."""
     topic, changed = discussion_services.topic_lock(actor=actor, topic_id=topic_id, is_locked=locked)
-    if not changed:
-        return topic
-    action = ModerationAction.Action.LOCK_TOPIC if locked else ModerationAction.Action.UNLOCK_TOPIC
-    _log(
-        actor=actor,
-        action=action,
-        target_type="topic",
-        target=topic,
-        reason=reason,
-        before={"is_locked": not locked},
-        after={"is_locked": locked},
-    )
+    if changed:
+        actions = (ModerationAction.Action.LOCK_TOPIC, ModerationAction.Action.UNLOCK_TOPIC)
+        _log_switch(
+            actor=actor,
+            target=topic,
+            target_type="topic",
+            field="is_locked",
+            value=locked,
+            actions=actions,
+            reason=reason,
+        )
     return topic
 
 
