@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint format migrate seed clean browser-deps bench-summary
+.PHONY: install install-dev run test lint format migrate seed clean browser-deps serve bench-summary
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ seed: migrate
 ## run: install, migrate, seed the debate, serve with DEBUG on (SQLite unless DATABASE_URL says otherwise)
 run: seed
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## serve: production-like: gunicorn (WEB_CONCURRENCY workers), DEBUG off, WhiteNoise static files, DATABASE_URL
+serve: install
+	bin/serve
 
 ## test: install, then the whole suite (set DATABASE_URL to run it on PostgreSQL)
 test: install-dev
