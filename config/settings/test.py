@@ -15,3 +15,9 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/minute"),  # noqa: F405
 }
+
+# A second alias mirroring the default database, so the replica router is tested with two real
+# connections (tests switch the router on with DATABASE_ROUTERS). PostgreSQL only: SQLite is one file
+# with one writer, and a second connection's reads there would only test SQLite's locking.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
