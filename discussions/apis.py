@@ -33,6 +33,7 @@ from discussions.serializers import (
     VoteInputSerializer,
     VoteResultSerializer,
 )
+from discussions.summary_cache import summary_cached
 
 # The project's default permissions (authentication, and whatever the project adds, such as refusing
 # suspended users) stay in force where a view adds its own.
@@ -112,13 +113,26 @@ class TopicViewSet(
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, slug=None):
         """How each stance of the topic is doing. Send If-None-Match with the last ETag to get 304."""
-        summary, last_modified = selectors.topic_summary(topic=selectors.topic_get(slug=slug))
-        return _conditional(request, SummarySerializer(summary).data, last_modified)
+        topic = selectors.topic_get(slug=slug)
+
+        def compute():
+            summary, last_modified = selectors.topic_summary(topic=topic)
+            return SummarySerializer(summary).data, last_modified
+
+        data, last_modified = summary_cached(topic_id=topic.pk, name="topic", compute=compute)
+        return _conditional(request, data, last_modified)
 
     @extend_schema(
         parameters=[HistoryQuerySerializer], responses={200: HistoryBucketSerializer(many=True)}, filters=False
     )
-    @action(detail=True, methods=["get"], url_path="summary/history", permission_classes=[permissions.AllowAny])
+    # Not paginated: the answer is the whole (bounded) list of buckets, and the schema must not say otherwise.
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="summary/history",
+        permission_classes=[permissions.AllowAny],
+        pagination_class=None,
+    )
     def summary_history(self, request, slug=None):
         """Per day or week and per stance: new replies, upvotes and positions held, oldest first."""
         query = HistoryQuerySerializer(data=request.query_params)
@@ -190,8 +204,14 @@ class ThreadViewSet(
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, pk=None):
         """How each stance is doing within this thread. Conditional GET as for a topic's summary."""
-        summary, last_modified = selectors.thread_summary(thread=selectors.thread_for_summary(pk=pk))
-        return _conditional(request, SummarySerializer(summary).data, last_modified)
+        thread = selectors.thread_for_summary(pk=pk)
+
+        def compute():
+            summary, last_modified = selectors.thread_summary(thread=thread)
+            return SummarySerializer(summary).data, last_modified
+
+        data, last_modified = summary_cached(topic_id=thread.topic_id, name=f"thread-{thread.pk}", compute=compute)
+        return _conditional(request, data, last_modified)
 
 
 @extend_schema_view(

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from discussions.models import DailyTally, Participation, Reply, StanceTally, Thread, Topic, Vote
 from discussions.ranking import bridging, controversy, wilson_lower_bound
+from discussions.summary_cache import summary_invalidate
 
 
 def utc_day(moment: datetime.datetime) -> datetime.date:
@@ -121,6 +122,7 @@ def reply_counted(reply: Reply, sign: int, *, move_reply_counts: bool = True, no
             thread_changes["last_activity_at"] = now
     Thread.objects.filter(pk=reply.thread_id).update(**thread_changes)
     Topic.objects.filter(pk=reply.topic_id).update(**topic_changes)
+    summary_invalidate(reply.topic_id)
 
 
 def reply_rerank(reply: Reply, stance_slugs: list[str]) -> None:
@@ -142,6 +144,7 @@ def votes_moved(reply: Reply, *, up: int, down: int, now=None) -> None:
         row.downvotes += down
         row.updated_at = now
     StanceTally.objects.bulk_update(list(tallies.values()), ["upvotes", "downvotes", "updated_at"])
+    summary_invalidate(reply.topic_id)
 
 
 def positions_moved(*, topic_id: int, stance_id: int, delta: int, now) -> None:
@@ -152,6 +155,7 @@ def positions_moved(*, topic_id: int, stance_id: int, delta: int, now) -> None:
     row.updated_at = now
     row.save(update_fields=["positions", "updated_at"])
     daily_add(topic_id=topic_id, stance_id=stance_id, day=utc_day(now), positions=delta)
+    summary_invalidate(topic_id)
 
 
 def stance_changed(reply: Reply, *, old_stance_id: int, new_stance_id: int) -> None:

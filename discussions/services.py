@@ -12,6 +12,7 @@ from django.utils import timezone
 from discussions import bookkeeping
 from discussions.models import Position, Reply, ReplyRevision, Stance, Thread, Topic, Vote
 from discussions.permissions import can_moderate
+from discussions.summary_cache import summary_invalidate
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000
@@ -128,6 +129,7 @@ def topic_update(*, topic: Topic, **fields) -> Topic:
     for name, value in fields.items():
         setattr(topic, name, value)
     topic.save(update_fields=[*fields, "updated_at"])
+    summary_invalidate(topic.pk)
     return topic
 
 
@@ -202,6 +204,7 @@ def reply_update(*, actor, reply_id: int, body: str | None = None, stance_slug: 
     reply.body = new_body
     reply.stance_id = new_stance_id
     reply.save(update_fields=["body", "stance", "updated_at"])
+    summary_invalidate(reply.topic_id)  # its text may be among the best replies shown
     return reply
 
 

@@ -119,6 +119,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "forum"}}
 
+# Summaries are cached only in a shared cache: see discussions/summary_cache.py.
+SUMMARY_CACHE_SECONDS = env_int("SUMMARY_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0)
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "forum.User"
 AUTH_PASSWORD_VALIDATORS = [
