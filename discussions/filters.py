@@ -1,6 +1,7 @@
 """Query-string filters of the list endpoints; slugs are matched within their parent topic's rows."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from discussions.models import Reply, Thread
@@ -10,9 +11,20 @@ from discussions.selectors import REPLY_ORDERINGS, THREAD_ORDERINGS
 def _author_q(value: str) -> Q:
     """An author given by username, or by numeric id."""
     query = Q(author__username=value)
-    if value.isdigit():
+    if value.isdigit() and int(value) < 2**63:  # a bigger number cannot be an id, only a username
         query |= Q(author_id=int(value))
     return query
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A whole-number id within the database's 64-bit range; anything else is a 400 naming the filter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 class _OrderingFilter(django_filters.ChoiceFilter):
@@ -44,11 +56,11 @@ class ThreadFilter(django_filters.FilterSet):
 
 
 class ReplyFilter(django_filters.FilterSet):
-    thread = django_filters.NumberFilter(field_name="thread_id", help_text="Thread id.")
+    thread = IdFilter(field_name="thread_id", help_text="Thread id.")
     topic = django_filters.CharFilter(field_name="topic__slug", help_text="Topic slug.")
     stance = django_filters.CharFilter(field_name="stance__slug", help_text="Stance slug.")
     author = django_filters.CharFilter(method="filter_author", help_text="Author's username or id.")
-    parent = django_filters.NumberFilter(field_name="parent_id", help_text="Id of the reply answered.")
+    parent = IdFilter(field_name="parent_id", help_text="Id of the reply answered.")
     is_root = django_filters.BooleanFilter(
         field_name="parent", lookup_expr="isnull", help_text="true: replies that answer no other reply."
     )

@@ -6,6 +6,17 @@ from discussions.models import Reply, Stance, Thread, Topic
 from discussions.services import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 
 
+class TextField(serializers.CharField):
+    """Text that must arrive as a JSON string: DRF's CharField would turn 12 or 1.5 into "12"/"1.5"."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class IdField(serializers.IntegerField):
     """An id: a JSON integer (or, from HTML forms, a string of digits); floats and booleans are refused."""
 
@@ -48,22 +59,22 @@ class TopicSerializer(serializers.ModelSerializer):
 
 class StanceInputSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=50)
-    label = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    label = TextField(max_length=120)
+    description = TextField(required=False, allow_blank=True, default="")
 
 
 class TopicCreateInputSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=80)
-    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
-    question = serializers.CharField(max_length=BODY_MAX_LENGTH)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    title = TextField(max_length=TITLE_MAX_LENGTH)
+    question = TextField(max_length=BODY_MAX_LENGTH)
+    description = TextField(required=False, allow_blank=True, default="")
     stances = StanceInputSerializer(many=True, min_length=2)
 
 
 class TopicUpdateInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False)
-    question = serializers.CharField(max_length=BODY_MAX_LENGTH, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    title = TextField(max_length=TITLE_MAX_LENGTH, required=False)
+    question = TextField(max_length=BODY_MAX_LENGTH, required=False)
+    description = TextField(required=False, allow_blank=True)
     is_locked = serializers.BooleanField(required=False)
 
 
@@ -118,13 +129,13 @@ class ReplySerializer(serializers.ModelSerializer):
 
 class ReplyCreateInputSerializer(serializers.Serializer):
     thread = IdField()
-    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
+    body = TextField(max_length=BODY_MAX_LENGTH)
     stance = serializers.SlugField(max_length=50)
     parent = IdField(required=False, allow_null=True, default=None)
 
 
 class ReplyUpdateInputSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=BODY_MAX_LENGTH, required=False)
+    body = TextField(max_length=BODY_MAX_LENGTH, required=False)
     stance = serializers.SlugField(max_length=50, required=False)
 
 
@@ -163,8 +174,8 @@ class ThreadSerializer(serializers.ModelSerializer):
 
 class ThreadCreateInputSerializer(serializers.Serializer):
     topic = serializers.SlugField(max_length=80)
-    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
-    body = serializers.CharField(max_length=BODY_MAX_LENGTH)
+    title = TextField(max_length=TITLE_MAX_LENGTH)
+    body = TextField(max_length=BODY_MAX_LENGTH)
     stance = serializers.SlugField(max_length=50)
 
 

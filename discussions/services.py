@@ -22,7 +22,8 @@ _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _clean_text(field: str, value, max_length: int) -> str:
+def clean_text(field: str, value, max_length: int) -> str:
+    """Stripped text, refused (naming the field) when blank, too long or holding control characters."""
     if not isinstance(value, str):
         raise ValidationError({field: ["Must be a string."]})
     value = value.strip()
@@ -35,11 +36,11 @@ def _clean_text(field: str, value, max_length: int) -> str:
     return value
 
 
-def _clean_optional_text(field: str, value, max_length: int) -> str:
-    """Like _clean_text, but an empty value is allowed."""
+def clean_optional_text(field: str, value, max_length: int) -> str:
+    """Like clean_text, but an empty value is allowed."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return ""
-    return _clean_text(field, value, max_length)
+    return clean_text(field, value, max_length)
 
 
 def _stance_of_topic(topic: Topic, slug: str, field: str = "stance") -> tuple[Stance, list[Stance]]:
@@ -90,17 +91,17 @@ def topic_create(*, slug: str, title: str, question: str, description: str = "",
         cleaned.append(
             Stance(
                 slug=stance_slug,
-                label=_clean_text("stances", stance.get("label"), STANCE_LABEL_MAX_LENGTH),
-                description=_clean_optional_text("stances", stance.get("description", ""), BODY_MAX_LENGTH),
+                label=clean_text("stances", stance.get("label"), STANCE_LABEL_MAX_LENGTH),
+                description=clean_optional_text("stances", stance.get("description", ""), BODY_MAX_LENGTH),
                 position=len(cleaned),
             )
         )
     if len({s.slug for s in cleaned}) != len(cleaned):
         raise ValidationError({"stances": ["Stance slugs must be unique within a topic."]})
     fields = {
-        "title": _clean_text("title", title, TITLE_MAX_LENGTH),
-        "question": _clean_text("question", question, BODY_MAX_LENGTH),
-        "description": _clean_optional_text("description", description, BODY_MAX_LENGTH),
+        "title": clean_text("title", title, TITLE_MAX_LENGTH),
+        "question": clean_text("question", question, BODY_MAX_LENGTH),
+        "description": clean_optional_text("description", description, BODY_MAX_LENGTH),
     }
     try:
         with transaction.atomic():
@@ -121,11 +122,11 @@ def topic_update(*, topic: Topic, **fields) -> Topic:
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
     if "title" in fields:
-        fields["title"] = _clean_text("title", fields["title"], TITLE_MAX_LENGTH)
+        fields["title"] = clean_text("title", fields["title"], TITLE_MAX_LENGTH)
     if "question" in fields:
-        fields["question"] = _clean_text("question", fields["question"], BODY_MAX_LENGTH)
+        fields["question"] = clean_text("question", fields["question"], BODY_MAX_LENGTH)
     if "description" in fields:
-        fields["description"] = _clean_optional_text("description", fields["description"], BODY_MAX_LENGTH)
+        fields["description"] = clean_optional_text("description", fields["description"], BODY_MAX_LENGTH)
     for name, value in fields.items():
         setattr(topic, name, value)
     topic.save(update_fields=[*fields, "updated_at"])
@@ -136,8 +137,8 @@ def topic_update(*, topic: Topic, **fields) -> Topic:
 @transaction.atomic
 def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug: str) -> Thread:
     """Open a thread and its opening reply together."""
-    title = _clean_text("title", title, TITLE_MAX_LENGTH)
-    body = _clean_text("body", body, BODY_MAX_LENGTH)
+    title = clean_text("title", title, TITLE_MAX_LENGTH)
+    body = clean_text("body", body, BODY_MAX_LENGTH)
     topic = Topic.objects.filter(slug=topic_slug).first()
     if topic is None:
         raise ValidationError({"topic": [f"No topic with slug '{topic_slug}'."]})
@@ -156,7 +157,7 @@ def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug:
 @transaction.atomic
 def reply_create(*, actor, thread_id: int, body: str, stance_slug: str, parent_id: int | None = None) -> Reply:
     """Post a reply in a thread with one of its topic's stances, optionally answering a reply there."""
-    body = _clean_text("body", body, BODY_MAX_LENGTH)
+    body = clean_text("body", body, BODY_MAX_LENGTH)
     thread = Thread.objects.select_related("topic").filter(pk=thread_id).first()
     if thread is None:
         raise ValidationError({"thread": [f"No thread with id {thread_id}."]})
@@ -192,7 +193,7 @@ def reply_update(*, actor, reply_id: int, body: str | None = None, stance_slug: 
     """Edit a reply's body or stance; the earlier version is kept as a revision."""
     reply = _locked_visible_reply(reply_id)
     _refuse_unless_author_or_moderator(actor, reply, "edit")
-    new_body = reply.body if body is None else _clean_text("body", body, BODY_MAX_LENGTH)
+    new_body = reply.body if body is None else clean_text("body", body, BODY_MAX_LENGTH)
     new_stance_id = reply.stance_id
     if stance_slug is not None:
         new_stance_id = _stance_of_topic(reply.topic, stance_slug)[0].pk
@@ -352,7 +353,7 @@ def position_set(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: i
 def reply_hide(*, actor, reply_id: int, reason: str) -> Reply:
     """Hide a visible reply (moderators): it leaves every list and count until restored."""
     _refuse_unless_moderator(actor)
-    reason = _clean_text("reason", reason, BODY_MAX_LENGTH)
+    reason = clean_text("reason", reason, BODY_MAX_LENGTH)
     reply = _locked_visible_reply(reply_id)
     reply.state, reply.hidden_at, reply.hidden_reason = Reply.State.HIDDEN, timezone.now(), reason
     reply.save(update_fields=["state", "hidden_at", "hidden_reason", "updated_at"])

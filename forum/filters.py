@@ -1,5 +1,6 @@
 import django_filters
 
+from discussions.filters import IdFilter
 from forum.models import ModerationAction
 
 
@@ -7,7 +8,7 @@ class ModerationActionFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=ModerationAction.Action.choices)
     actor = django_filters.CharFilter(field_name="actor__username")
     target_type = django_filters.ChoiceFilter(choices=[(t, t) for t in ("reply", "thread", "topic", "flag", "user")])
-    target_id = django_filters.NumberFilter()
+    target_id = IdFilter()
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

@@ -1,10 +1,12 @@
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
+from discussions.serializers import TextField
+
 
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    username = TextField(max_length=150, validators=[UnicodeUsernameValidator()])
+    password = TextField(max_length=128, write_only=True, trim_whitespace=False)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
 
 
@@ -14,8 +16,8 @@ class RegisteredSerializer(serializers.Serializer):
 
 
 class TokenInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    username = TextField(max_length=150)
+    password = TextField(max_length=128, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -33,7 +35,7 @@ class MeSerializer(serializers.Serializer):
 
 class FlagInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=["spam", "abuse", "off-topic", "wrong-stance", "other"])
-    text = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    text = TextField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class FlagSerializer(serializers.Serializer):

@@ -37,6 +37,9 @@ def user_register(*, username: str, password: str, email: str = ""):
     return candidate
 
 
+FLAG_TEXT_MAX_LENGTH = 2000
+
+
 def _failures_key(username: str) -> str:
     return f"login-failures:{username.lower()}"
 
@@ -215,6 +218,7 @@ def flag_create(*, actor, reply_id: int, reason: str, text: str = "") -> Flag:
     """Report a visible reply to the moderators; one open flag per user and reply."""
     if reason not in Flag.Reason.values:
         raise ValidationError({"reason": [f"Choose one of: {', '.join(Flag.Reason.values)}."]})
+    text = discussion_services.clean_optional_text("text", text, FLAG_TEXT_MAX_LENGTH)
     reply = Reply.objects.filter(pk=reply_id, state=Reply.State.VISIBLE).first()
     if reply is None:
         raise Http404("No such reply.")
@@ -222,7 +226,7 @@ def flag_create(*, actor, reply_id: int, reason: str, text: str = "") -> Flag:
         raise ValidationError({"reply": ["You already have an open flag on this reply."]})
     try:
         with transaction.atomic():
-            return Flag.objects.create(reply=reply, reporter=actor, reason=reason, text=text.strip())
+            return Flag.objects.create(reply=reply, reporter=actor, reason=reason, text=text)
     except IntegrityError:  # the same user flagging twice at once: the database keeps one
         raise ValidationError({"reply": ["You already have an open flag on this reply."]}) from None
 
