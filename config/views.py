@@ -78,7 +78,12 @@ class HealthApi(APIView):
             except Exception:  # redis-py raises its own connection errors; any failure means down
                 checks["cache"] = "unavailable"
         healthy = "unavailable" not in checks.values()
-        return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+        response = JsonResponse(
+            {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+        )
+        if not healthy:
+            response["Retry-After"] = "30"
+        return response
 
 
 def _uses_shared_cache() -> bool:

@@ -1,7 +1,28 @@
+import datetime
+
 import django_filters
+from django import forms
 
 from discussions.filters import IdFilter
 from forum.models import ModerationAction
+
+
+class InstantField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 instant that can be held in UTC: 0001-01-01T00:00+01:00 is before year 1 and refused."""
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is None:
+            return None
+        try:
+            # Converting to UTC here, where a refusal is a 400, not later in the database adapter.
+            return instant.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError("This instant is outside the years 1 to 9999 in UTC.") from None
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = InstantField
 
 
 class ModerationActionFilter(django_filters.FilterSet):
@@ -9,8 +30,8 @@ class ModerationActionFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor__username")
     target_type = django_filters.ChoiceFilter(choices=[(t, t) for t in ("reply", "thread", "topic", "flag", "user")])
     target_id = IdFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = InstantFilter(field_name="created_at", lookup_expr="gte")
+    until = InstantFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = ModerationAction
