@@ -7,6 +7,7 @@ database (a fresh var/bench.sqlite3, or BENCH_DATABASE_URL) and never touches th
 import argparse
 import contextlib
 import datetime
+import functools
 import math
 import os
 import platform
@@ -114,35 +115,24 @@ def progress(label: str, done: int, total: int) -> None:
 
 
 def insert(model, objs: list, label: str | None = None) -> list:
-    """bulk_create in batches (SQLite splits them further, to its 999-parameter limit); pks come back set."""
-    created = []
-    for start in range(0, len(objs), BATCH):
-        created += model.objects.bulk_create(objs[start : start + BATCH])
-        if label:
-            progress(label, len(created), len(objs))
-    return created
+    """discussions.demo.insert in batches of BATCH, printing progress under `label`; pks come back set."""
+    from discussions import demo
+
+    return demo.insert(model, objs, batch_size=BATCH, progress=functools.partial(progress, label) if label else None)
 
 
 def vote_counts(rng: random.Random, replies: int, votes: int, cap: int) -> list[int]:
     """Votes per reply: skewed (a few replies draw most votes), summing to `votes`, none above `cap` voters."""
+    from discussions import demo
+
     if votes > replies * cap:
         sys.exit(f"bench: {votes:,} votes do not fit {replies:,} replies × {cap:,} users (one vote per pair).")
-    weights = [rng.lognormvariate(0, 1.2) for _ in range(replies)]
-    scale = votes / sum(weights)
-    counts = [min(cap, int(w * scale)) for w in weights]
-    short = votes - sum(counts)
-    while short:
-        i = rng.randrange(replies)
-        if counts[i] < cap:
-            counts[i] += 1
-            short -= 1
-    return counts
+    return demo.vote_counts(rng, replies, votes, [cap] * replies)
 
 
 def seed_topic(slug: str, shape: Shape, users: list, rng: random.Random, end: datetime.datetime) -> dict:
     """Insert one topic's raw rows (threads, replies, votes, positions); counters are left at zero."""
-    from django.db.models import OuterRef, Subquery
-
+    from discussions import demo
     from discussions.models import Position, Reply, Stance, Thread, Topic, Vote
     from discussions.selectors import TOP_REPLIES_PER_STANCE as FULL_PAGE
 
@@ -202,11 +192,7 @@ def seed_topic(slug: str, shape: Shape, users: list, rng: random.Random, end: da
         ],
         label=f"{slug} replies",
     )
-    first = Reply.objects.filter(thread=OuterRef("pk")).order_by("created_at", "id")
-    Thread.objects.filter(topic=topic).update(
-        opening_reply=Subquery(first.values("pk")[:1]),
-        last_activity_at=Subquery(first.reverse().values("created_at")[:1]),
-    )
+    demo.link_threads(Thread.objects.filter(topic=topic))
 
     # One vote per (user, reply): each reply's voters are a sample without replacement from the pool.
     counts = vote_counts(rng, len(replies), shape.votes, len(pool))
@@ -269,6 +255,7 @@ def seed(args) -> tuple[list[dict], dict]:
     from django.db import transaction
     from django.utils import timezone
 
+    from discussions import demo
     from discussions.audit import tallies_audit
 
     rng = random.Random(args.seed)
@@ -280,8 +267,8 @@ def seed(args) -> tuple[list[dict], dict]:
     with transaction.atomic():
         began = time.perf_counter()
         n_users = max(s.users for s in shapes.values())
-        # "!" is Django's unusable password: the accounts exist only to own rows.
-        users = insert(User, [User(username=f"bench-{i:06d}", password="!") for i in range(n_users)])
+        # An unusable password: the accounts exist only to own rows.
+        users = insert(User, [User(username=f"bench-{i:06d}", password=demo.UNUSABLE_PASSWORD) for i in range(n_users)])
         topics = []
         for name, shape in shapes.items():
             began_topic = time.perf_counter()
