@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.views import HealthApi
+from config.views import HealthApi, api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/health/", HealthApi.as_view(), name="health"),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
+    # Last: any other /api/…/ path is a JSON 404 even with DEBUG on, where Django would ignore
+    # handler404 and draw its HTML debug page. (Paths without the slash still get APPEND_SLASH.)
+    re_path(r"^api/.*/$", api_not_found),
 ]
 
 handler400 = "config.views.bad_request"

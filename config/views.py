@@ -37,6 +37,10 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+def api_not_found(request):
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
 def server_error(request):
     if _is_api(request):
         # Also reached when middleware (a session lookup, say) lost the database before any view ran.

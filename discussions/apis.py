@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
+from config.openapi import errors
 from discussions import selectors, services
 from discussions.filters import ReplyFilter, ThreadFilter
 from discussions.serializers import (
@@ -80,8 +81,14 @@ def _valid(serializer_class, request, **kwargs):
 
 
 @extend_schema_view(
-    create=extend_schema(request=TopicCreateInputSerializer, responses={201: TopicSerializer}),
-    partial_update=extend_schema(request=TopicUpdateInputSerializer, responses={200: TopicSerializer}),
+    list=extend_schema(responses={200: TopicSerializer, **errors(401, 404)}),
+    retrieve=extend_schema(responses={200: TopicSerializer, **errors(401, 404)}),
+    create=extend_schema(
+        request=TopicCreateInputSerializer, responses={201: TopicSerializer, **errors(400, 401, 403, 415)}
+    ),
+    partial_update=extend_schema(
+        request=TopicUpdateInputSerializer, responses={200: TopicSerializer, **errors(400, 401, 403, 404, 415)}
+    ),
 )
 class TopicViewSet(
     ThrottledWrites, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
@@ -92,6 +99,7 @@ class TopicViewSet(
     permission_classes = [*DEFAULTS, IsStaffOrReadOnly]
     write_scopes = {"position": "position"}
     lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"  # a slug; anything else (a NUL, say) never reaches the database
     # PUT is for a caller's position; the topic itself changes by PATCH only (no `update` here).
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -109,7 +117,7 @@ class TopicViewSet(
         services.topic_update(topic=topic, **data)
         return Response(TopicSerializer(selectors.topic_get(slug=topic.slug)).data)
 
-    @extend_schema(responses={200: SummarySerializer, 304: None})
+    @extend_schema(responses={200: SummarySerializer, 304: None, **errors(401, 404)})
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, slug=None):
         """How each stance of the topic is doing. Send If-None-Match with the last ETag to get 304."""
@@ -123,7 +131,9 @@ class TopicViewSet(
         return _conditional(request, data, last_modified)
 
     @extend_schema(
-        parameters=[HistoryQuerySerializer], responses={200: HistoryBucketSerializer(many=True)}, filters=False
+        parameters=[HistoryQuerySerializer],
+        responses={200: HistoryBucketSerializer(many=True), **errors(400, 401, 404)},
+        filters=False,
     )
     # Not paginated: the answer is the whole (bounded) list of buckets, and the schema must not say otherwise.
     @action(
@@ -140,7 +150,7 @@ class TopicViewSet(
         history = selectors.summary_history(topic=selectors.topic_get(slug=slug), bucket=query.validated_data["bucket"])
         return Response(HistoryBucketSerializer(history, many=True).data)
 
-    @extend_schema(responses={200: ReplySerializer(many=True)}, filters=False)
+    @extend_schema(responses={200: ReplySerializer(many=True), **errors(401, 404)}, filters=False)
     @action(detail=True, methods=["get"], url_path="common-ground", permission_classes=[permissions.AllowAny])
     def common_ground(self, request, slug=None):
         """Replies that voters of every stance rate up, by bridging score, best first."""
@@ -148,8 +158,12 @@ class TopicViewSet(
         page = self.paginate_queryset(replies)
         return self.get_paginated_response(ReplySerializer(page, many=True).data)
 
-    @extend_schema(methods=["GET"], responses={200: PositionHistorySerializer})
-    @extend_schema(methods=["PUT"], request=PositionInputSerializer, responses={200: PositionSerializer})
+    @extend_schema(methods=["GET"], responses={200: PositionHistorySerializer, **errors(401, 404)})
+    @extend_schema(
+        methods=["PUT"],
+        request=PositionInputSerializer,
+        responses={200: PositionSerializer, **errors(400, 401, 403, 404, 415, 429)},
+    )
     @action(detail=True, methods=["get", "put"], permission_classes=[*DEFAULTS, permissions.IsAuthenticated])
     def position(self, request, slug=None):
         """The caller's declared side on the topic; a change is kept as history, never overwritten."""
@@ -175,7 +189,13 @@ class TopicViewSet(
         )
 
 
-@extend_schema_view(create=extend_schema(request=ThreadCreateInputSerializer, responses={201: ThreadSerializer}))
+@extend_schema_view(
+    list=extend_schema(responses={200: ThreadSerializer, **errors(400, 401, 404)}),
+    retrieve=extend_schema(responses={200: ThreadSerializer, **errors(401, 404)}),
+    create=extend_schema(
+        request=ThreadCreateInputSerializer, responses={201: ThreadSerializer, **errors(400, 401, 403, 415, 429)}
+    ),
+)
 class ThreadViewSet(
     ThrottledWrites, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
@@ -200,7 +220,7 @@ class ThreadViewSet(
         )
         return Response(ThreadSerializer(selectors.thread_get(pk=thread.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: SummarySerializer, 304: None})
+    @extend_schema(responses={200: SummarySerializer, 304: None, **errors(401, 404)})
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, pk=None):
         """How each stance is doing within this thread. Conditional GET as for a topic's summary."""
@@ -215,9 +235,19 @@ class ThreadViewSet(
 
 
 @extend_schema_view(
-    create=extend_schema(request=ReplyCreateInputSerializer, responses={201: ReplySerializer}),
-    partial_update=extend_schema(request=ReplyUpdateInputSerializer, responses={200: ReplySerializer}),
-    destroy=extend_schema(description="Withdraw the reply: it leaves every list and count but is never erased."),
+    list=extend_schema(responses={200: ReplySerializer, **errors(400, 401, 404)}),
+    retrieve=extend_schema(responses={200: ReplySerializer, **errors(401, 404)}),
+    create=extend_schema(
+        request=ReplyCreateInputSerializer, responses={201: ReplySerializer, **errors(400, 401, 403, 415, 429)}
+    ),
+    partial_update=extend_schema(
+        request=ReplyUpdateInputSerializer,
+        responses={200: ReplySerializer, **errors(400, 401, 403, 404, 415, 429)},
+    ),
+    destroy=extend_schema(
+        description="Withdraw the reply: it leaves every list and count but is never erased.",
+        responses={204: None, **errors(401, 403, 404)},
+    ),
 )
 class ReplyViewSet(
     ThrottledWrites,
@@ -264,13 +294,16 @@ class ReplyViewSet(
     @extend_schema(
         methods=["POST"],
         request=VoteInputSerializer,
-        responses={200: VoteResultSerializer},
+        responses={200: VoteResultSerializer, **errors(400, 401, 403, 404, 415, 429)},
         description="Vote the reply up (1) or down (-1). The same vote again changes nothing; the other moves it.",
     )
     @extend_schema(
         methods=["DELETE"],
         request=None,
-        responses={200: OpenApiResponse(VoteResultSerializer, description="The tallies after the retraction.")},
+        responses={
+            200: OpenApiResponse(VoteResultSerializer, description="The tallies after the retraction."),
+            **errors(401, 403, 404, 429),
+        },
         description="Retract the caller's vote (a no-op when there is none).",
     )
     @action(detail=True, methods=["post", "delete"], permission_classes=[*DEFAULTS, permissions.IsAuthenticated])

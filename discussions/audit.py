@@ -9,6 +9,7 @@ from django.db.models.functions import TruncDate
 
 from discussions.models import DailyTally, Participation, Position, Reply, Stance, StanceTally, Thread, Topic, Vote
 from discussions.ranking import bridging, controversy, wilson_lower_bound
+from discussions.summary_cache import summary_invalidate
 
 BATCH = 2000
 VISIBLE = Reply.State.VISIBLE
@@ -216,11 +217,15 @@ def _audit_daily(report: list, fix: bool) -> None:
 def tallies_audit(*, fix: bool = False) -> list[str]:
     """Recount replies, threads, topics, stance tallies, participations and daily roll-ups; fix if asked."""
     report: list[str] = []
-    # One transaction: a repair lands whole or not at all, and the recount reads one snapshot.
+    # One transaction: a repair lands whole or not at all. Under READ COMMITTED each query sees its
+    # own snapshot, so on a busy database a count can race a write: run it quiet, or run it twice.
     with transaction.atomic():
         _audit_replies(report, fix)
         _audit_threads_and_topics(report, fix)
         _audit_stance_tallies(report, fix)
         _audit_participations(report, fix)
         _audit_daily(report, fix)
+        if fix and report:
+            for topic_id in Topic.objects.values_list("pk", flat=True):
+                summary_invalidate(topic_id)  # repaired tallies must not hide behind cached summaries
     return report

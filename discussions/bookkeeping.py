@@ -87,7 +87,7 @@ def daily_add(*, topic_id: int, stance_id: int, day: datetime.date, replies=0, u
         row.update(**changes)
 
 
-def reply_counted(reply: Reply, sign: int, *, move_reply_counts: bool = True, now=None) -> None:
+def reply_counted(reply: Reply, sign: int, *, move_reply_counts: bool = True, is_new: bool = False, now=None) -> None:
     """Add (sign 1) or take away (sign -1) a reply and its votes in every maintained counter."""
     now = now or timezone.now()
     tallies = _locked_tallies(reply.topic_id, [(None, reply.stance_id), (reply.thread_id, reply.stance_id)])
@@ -118,7 +118,7 @@ def reply_counted(reply: Reply, sign: int, *, move_reply_counts: bool = True, no
     if move_reply_counts:
         thread_changes["reply_count"] = F("reply_count") + sign
         topic_changes["reply_count"] = F("reply_count") + sign
-        if sign > 0:
+        if is_new:  # a restore is not new activity
             thread_changes["last_activity_at"] = now
     Thread.objects.filter(pk=reply.thread_id).update(**thread_changes)
     Topic.objects.filter(pk=reply.topic_id).update(**topic_changes)
@@ -147,14 +147,17 @@ def votes_moved(reply: Reply, *, up: int, down: int, now=None) -> None:
     summary_invalidate(reply.topic_id)
 
 
-def positions_moved(*, topic_id: int, stance_id: int, delta: int, now) -> None:
-    """Count a user taking (1) or leaving (-1) a position on the topic."""
-    tallies = _locked_tallies(topic_id, [(None, stance_id)])
-    row = tallies[(None, stance_id)]
-    row.positions += delta
-    row.updated_at = now
-    row.save(update_fields=["positions", "updated_at"])
-    daily_add(topic_id=topic_id, stance_id=stance_id, day=utc_day(now), positions=delta)
+def positions_moved(*, topic_id: int, moves: dict[int, int], now) -> None:
+    """Count users taking (+1) or leaving (-1) positions on the topic: {stance id: change}."""
+    # Both stances' rows locked in key order in one go, so A→B beside B→A cannot deadlock.
+    tallies = _locked_tallies(topic_id, [(None, stance_id) for stance_id in sorted(moves)])
+    for stance_id, delta in moves.items():
+        row = tallies[(None, stance_id)]
+        row.positions += delta
+        row.updated_at = now
+    StanceTally.objects.bulk_update(list(tallies.values()), ["positions", "updated_at"])
+    for stance_id, delta in sorted(moves.items()):
+        daily_add(topic_id=topic_id, stance_id=stance_id, day=utc_day(now), positions=delta)
     summary_invalidate(topic_id)
 
 

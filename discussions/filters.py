@@ -11,7 +11,7 @@ from discussions.selectors import REPLY_ORDERINGS, THREAD_ORDERINGS
 def _author_q(value: str) -> Q:
     """An author given by username, or by numeric id."""
     query = Q(author__username=value)
-    if value.isdigit() and int(value) < 2**63:  # a bigger number cannot be an id, only a username
+    if value.isascii() and value.isdigit() and int(value) < 2**63:  # a bigger number cannot be an id, only a username
         query |= Q(author_id=int(value))
     return query
 
@@ -40,9 +40,7 @@ class _OrderingFilter(django_filters.ChoiceFilter):
 
 class ThreadFilter(django_filters.FilterSet):
     topic = django_filters.CharFilter(field_name="topic__slug", help_text="Topic slug.")
-    stance = django_filters.CharFilter(
-        field_name="opening_reply__stance__slug", help_text="Stance slug of the opening post."
-    )
+    stance = django_filters.CharFilter(method="filter_stance", help_text="Stance slug of the (visible) opening post.")
     author = django_filters.CharFilter(method="filter_author", help_text="Author's username or id.")
     is_pinned = django_filters.BooleanFilter()
     ordering = _OrderingFilter(THREAD_ORDERINGS, help_text="Default: pinned first, then newest.")
@@ -50,6 +48,9 @@ class ThreadFilter(django_filters.FilterSet):
     class Meta:
         model = Thread
         fields = ["topic", "stance", "author", "is_pinned"]
+
+    def filter_stance(self, qs, name, value):
+        return qs.filter(opening_reply__stance__slug=value, opening_reply__state=Reply.State.VISIBLE)
 
     def filter_author(self, qs, name, value):
         return qs.filter(_author_q(value))

@@ -107,7 +107,7 @@ class Reply(models.Model):
     controversy = models.FloatField(default=0.0, editable=False)
     # Lowest Wilson bound among the votes of each stance: high only when every side rates it up.
     bridging = models.FloatField(default=0.0, editable=False)
-    # {stance slug: [up, down]} over active votes, by the voter's stance when they voted.
+    # {stance slug: {"up": n, "down": n}} over active votes, by the voter's stance when they voted.
     votes_by_stance = models.JSONField(default=dict, editable=False)
     # How many position changes named this reply as what persuaded them.
     persuaded_count = models.PositiveIntegerField(default=0, editable=False)
@@ -213,10 +213,6 @@ class Vote(models.Model):
 
     def __str__(self):
         return f"{self.get_value_display()} on #{self.reply_id} by user {self.user_id}"
-
-    @property
-    def is_active(self):
-        return self.retracted_at is None
 
 
 class Position(models.Model):

@@ -145,7 +145,9 @@ class ThreadSerializer(serializers.ModelSerializer):
     author_id = serializers.IntegerField(read_only=True)
     opening_reply = serializers.IntegerField(source="opening_reply_id", read_only=True)
     body = serializers.SerializerMethodField(help_text="The opening post's text; null once it is withdrawn or hidden.")
-    stance = serializers.SlugField(source="opening_reply.stance.slug", read_only=True)
+    stance = serializers.SerializerMethodField(
+        help_text="The opening post's stance; null once it is withdrawn or hidden."
+    )
 
     class Meta:
         model = Thread
@@ -170,6 +172,10 @@ class ThreadSerializer(serializers.ModelSerializer):
     def get_body(self, thread) -> str | None:
         opening = thread.opening_reply
         return opening.body if opening is not None and opening.is_visible else None
+
+    def get_stance(self, thread) -> str | None:
+        opening = thread.opening_reply
+        return opening.stance.slug if opening is not None and opening.is_visible else None
 
 
 class ThreadCreateInputSerializer(serializers.Serializer):

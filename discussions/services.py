@@ -1,4 +1,4 @@
-"""Every write to the debate. Keyword-only functions, each one transaction; counters move with F()."""
+"""Every write to the debate. Keyword-only functions, each one transaction; counters move under row locks."""
 
 import re
 
@@ -70,7 +70,7 @@ def _insert_reply(*, actor, thread: Thread, stance: Stance, stances: list[Stance
         body=body,
         votes_by_stance={s.slug: {"up": 0, "down": 0} for s in stances},
     )
-    bookkeeping.reply_counted(reply, 1, now=reply.created_at)
+    bookkeeping.reply_counted(reply, 1, is_new=True, now=reply.created_at)
     return reply
 
 
@@ -338,12 +338,13 @@ def position_set(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: i
     if persuaded_by is not None:
         # Before the tallies, keeping the lock order of the votes (reply row first).
         Reply.objects.filter(pk=persuaded_by.pk).update(persuaded_count=F("persuaded_count") + 1)
+    moves = {stance.pk: 1}
     if current is not None:
         current.until = now
         current.save(update_fields=["until"])
-        bookkeeping.positions_moved(topic_id=topic.pk, stance_id=current.stance_id, delta=-1, now=now)
+        moves[current.stance_id] = -1
     position = Position.objects.create(user=actor, topic=topic, stance=stance, persuaded_by=persuaded_by, since=now)
-    bookkeeping.positions_moved(topic_id=topic.pk, stance_id=stance.pk, delta=1, now=now)
+    bookkeeping.positions_moved(topic_id=topic.pk, moves=moves, now=now)
     if current is not None:
         Topic.objects.filter(pk=topic.pk).update(shift_count=F("shift_count") + 1)
     return position

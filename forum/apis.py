@@ -1,12 +1,13 @@
 """Accounts: register, exchange credentials for a token, say who I am."""
 
 from django.contrib.auth import logout
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from config.openapi import errors
 from discussions.permissions import can_moderate
 from forum import services
 from forum.filters import ModerationActionFilter
@@ -30,7 +31,7 @@ class RegisterApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "register"
 
-    @extend_schema(request=RegisterInputSerializer, responses={201: RegisteredSerializer})
+    @extend_schema(request=RegisterInputSerializer, responses={201: RegisteredSerializer, **errors(400, 415, 429)})
     def post(self, request):
         serializer = RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -44,7 +45,7 @@ class TokenApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
-    @extend_schema(request=TokenInputSerializer, responses={200: TokenSerializer})
+    @extend_schema(request=TokenInputSerializer, responses={200: TokenSerializer, **errors(400, 415, 429)})
     def post(self, request):
         serializer = TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -57,7 +58,7 @@ class LogoutApi(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, **errors(401, 403)})
     def post(self, request):
         services.token_revoke(user=request.user)
         logout(request._request)
@@ -67,7 +68,7 @@ class LogoutApi(APIView):
 class MeApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses={200: MeSerializer})
+    @extend_schema(responses={200: MeSerializer, **errors(401)})
     def get(self, request):
         user = request.user
         data = {
@@ -87,7 +88,7 @@ class FlagApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "flag"
 
-    @extend_schema(request=FlagInputSerializer, responses={201: FlagSerializer})
+    @extend_schema(request=FlagInputSerializer, responses={201: FlagSerializer, **errors(400, 401, 403, 404, 415, 429)})
     def post(self, request, pk: int):
         serializer = FlagInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -95,6 +96,7 @@ class FlagApi(APIView):
         return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(get=extend_schema(responses={200: ModerationActionSerializer, **errors(400, 401, 403, 404)}))
 class ModerationLogApi(generics.ListAPIView):
     """Every moderation act, newest first (moderators only)."""
 

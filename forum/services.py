@@ -252,17 +252,17 @@ def _flags_close(*, actor, flags, state: str, action: str) -> None:
 def flag_resolve(*, actor, flag_id: int) -> Flag:
     """Accept a flag: hide its reply and close every open flag on that reply."""
     _refuse_unless_moderator(actor)
-    flag = Flag.objects.select_for_update().filter(pk=flag_id, state=Flag.State.OPEN).first()
+    reply_id = Flag.objects.filter(pk=flag_id, state=Flag.State.OPEN).values_list("reply_id", flat=True).first()
+    # Every open flag of the reply locked at once, in key order, before the reply row: two moderators
+    # resolving two flags of one reply then queue instead of each holding what the other needs.
+    siblings = list(Flag.objects.select_for_update().filter(reply_id=reply_id, state=Flag.State.OPEN).order_by("pk"))
+    flag = next((f for f in siblings if f.pk == flag_id), None)
     if flag is None:
         raise Http404("No open flag with that id.")
     reply_state = Reply.objects.filter(pk=flag.reply_id).values_list("state", flat=True).first()
     if reply_state == Reply.State.VISIBLE:
         reply_hide(actor=actor, reply_id=flag.reply_id, reason=f"Flag #{flag.pk}: {flag.reason}. {flag.text}".strip())
-    siblings = Flag.objects.select_for_update().filter(reply_id=flag.reply_id, state=Flag.State.OPEN).order_by("pk")
-    _flags_close(
-        actor=actor, flags=list(siblings), state=Flag.State.RESOLVED, action=ModerationAction.Action.RESOLVE_FLAG
-    )
-    flag.refresh_from_db()
+    _flags_close(actor=actor, flags=siblings, state=Flag.State.RESOLVED, action=ModerationAction.Action.RESOLVE_FLAG)
     return flag
 
 

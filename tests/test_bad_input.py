@@ -730,3 +730,20 @@ def test_register_and_token_refuse_nul_in_credentials(world):
     refused(token, 400, "username")
     refused(token_password, 400, "password")
     assert row_counts() == before
+
+
+@pytest.mark.parametrize("value", ["²", "١", "9" * 30])
+def test_an_author_filter_of_odd_digits_is_a_username_not_a_crash(value, anon, db):
+    response = anon.get("/api/replies/", {"author": value})
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_unknown_api_paths_answer_json_even_with_debug_on(settings, anon, db):
+    settings.DEBUG = True  # make run serves with DEBUG on, where Django ignores handler404
+
+    response = anon.get("/api/no-such-thing/at-all/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert anon.get("/api/replies/abc/").json() == {"detail": "Not found."}

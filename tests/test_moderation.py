@@ -337,3 +337,19 @@ def test_a_no_op_writes_no_log_row(thread, topic, reply, group_moderator):
 
     assert not ModerationAction.objects.exists()
     assert not reply.revisions.exists()
+
+
+def test_a_restore_is_not_new_activity(thread, reply, anon, group_moderator):
+    before = anon.get(f"/api/threads/{thread.pk}/").json()["last_activity_at"]
+    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="spam")
+    services.reply_restore(actor=group_moderator, reply_id=reply.pk)
+
+    assert anon.get(f"/api/threads/{thread.pk}/").json()["last_activity_at"] == before
+
+
+def test_a_hidden_opening_post_takes_its_stance_along(thread, anon, group_moderator):
+    services.reply_hide(actor=group_moderator, reply_id=thread.opening_reply_id, reason="abuse")
+
+    body = anon.get(f"/api/threads/{thread.pk}/").json()
+    assert (body["body"], body["stance"]) == (None, None)
+    assert anon.get("/api/threads/?topic=sora-leak&stance=pro-tester").json()["count"] == 0
