@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint format migrate seed clean browser-deps serve bench-summary
+.PHONY: install install-dev run test lint format migrate seed clean browser-deps fuzz serve bench-summary
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,3 +65,11 @@ clean:
 ## BENCH_ARGS="--large-votes 100000" for a quick run, BENCH_DATABASE_URL=postgres://... for PostgreSQL
 bench-summary: install
 	$(PY) -m bench.summary $(BENCH_ARGS)
+
+## fuzz: schemathesis over every operation of /api/schema/, longer than the pass in `make test` (FUZZ_EXAMPLES
+## generated cases per operation, a fresh random seed each run unless FUZZ_SEED is set; DATABASE_URL as for test)
+FUZZ_EXAMPLES ?= 100
+FUZZ_SEED ?= random
+fuzz: install-dev
+	mkdir -p var
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/test_fuzzing.py -m fuzz

@@ -1,5 +1,7 @@
 """Writes about people and order: registration, tokens, flags, suspensions and moderation acts."""
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -41,7 +43,8 @@ FLAG_TEXT_MAX_LENGTH = 2000
 
 
 def _failures_key(username: str) -> str:
-    return f"login-failures:{username.lower()}"
+    # Hashed: a username may hold spaces or control characters no cache key should.
+    return f"login-failures:{hashlib.sha256(username.lower().encode()).hexdigest()}"
 
 
 def token_obtain(*, username: str, password: str) -> Token:
