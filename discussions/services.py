@@ -188,24 +188,51 @@ def _refuse_unless_author_or_moderator(actor, reply: Reply, doing: str) -> None:
         raise PermissionDenied(f"Only the author or a moderator may {doing} this reply.")
 
 
+# A moderator acting on someone else's reply through these operations is a moderation act, and forum's
+# moderation log records it: forum registers its recorder here at start-up (discussions cannot import forum).
+_moderation_recorders: list = []
+
+
+def moderation_recorder_register(recorder) -> None:
+    """Have `recorder(actor=, action=, reply=, reason=, before=, after=)` called for every such act."""
+    if recorder not in _moderation_recorders:
+        _moderation_recorders.append(recorder)
+
+
+def _moderation_record(**entry) -> None:
+    for recorder in _moderation_recorders:
+        recorder(**entry)
+
+
 @transaction.atomic
-def reply_update(*, actor, reply_id: int, body: str | None = None, stance_slug: str | None = None) -> Reply:
+def reply_update(
+    *, actor, reply_id: int, body: str | None = None, stance_slug: str | None = None, reason: str = ""
+) -> Reply:
     """Edit a reply's body or stance; the earlier version is kept as a revision."""
     reply = _locked_visible_reply(reply_id)
     _refuse_unless_author_or_moderator(actor, reply, "edit")
     new_body = reply.body if body is None else clean_text("body", body, BODY_MAX_LENGTH)
-    new_stance_id = reply.stance_id
+    old_stance = new_stance = reply.stance
     if stance_slug is not None:
-        new_stance_id = _stance_of_topic(reply.topic, stance_slug)[0].pk
-    if new_body == reply.body and new_stance_id == reply.stance_id:
+        new_stance = _stance_of_topic(reply.topic, stance_slug)[0]
+    if new_body == reply.body and new_stance.pk == old_stance.pk:
         return reply
     ReplyRevision.objects.create(reply=reply, body=reply.body, stance_id=reply.stance_id, edited_by=actor)
-    if new_stance_id != reply.stance_id:
-        bookkeeping.stance_changed(reply, old_stance_id=reply.stance_id, new_stance_id=new_stance_id)
+    if new_stance.pk != old_stance.pk:
+        bookkeeping.stance_changed(reply, old_stance_id=old_stance.pk, new_stance_id=new_stance.pk)
+    old_body = reply.body
     reply.body = new_body
-    reply.stance_id = new_stance_id
+    reply.stance = new_stance
     reply.save(update_fields=["body", "stance", "updated_at"])
     summary_invalidate(reply.topic_id)  # its text may be among the best replies shown
+    if actor.pk != reply.author_id:
+        before, after = {}, {}
+        if new_stance.pk != old_stance.pk:
+            before["stance"], after["stance"] = old_stance.slug, new_stance.slug
+        if new_body != old_body:
+            before["body"], after["body"] = old_body, new_body
+        action = "change-stance" if "stance" in before else "edit-reply"
+        _moderation_record(actor=actor, action=action, reply=reply, reason=reason, before=before, after=after)
     return reply
 
 
@@ -218,6 +245,15 @@ def reply_withdraw(*, actor, reply_id: int) -> Reply:
     reply.withdrawn_at = timezone.now()
     reply.save(update_fields=["state", "withdrawn_at", "updated_at"])
     bookkeeping.reply_counted(reply, -1, now=reply.withdrawn_at)
+    if actor.pk != reply.author_id:
+        _moderation_record(
+            actor=actor,
+            action="withdraw-reply",
+            reply=reply,
+            reason="",
+            before={"state": Reply.State.VISIBLE},
+            after={"state": Reply.State.WITHDRAWN},
+        )
     return reply
 
 

@@ -92,6 +92,8 @@ class ModerationAction(models.Model):
         HIDE = "hide", "hide reply"
         RESTORE = "restore", "restore reply"
         CHANGE_STANCE = "change-stance", "change stance"
+        EDIT_REPLY = "edit-reply", "edit someone else's reply"
+        WITHDRAW_REPLY = "withdraw-reply", "withdraw someone else's reply"
         LOCK_THREAD = "lock-thread", "lock thread"
         UNLOCK_THREAD = "unlock-thread", "unlock thread"
         PIN_THREAD = "pin-thread", "pin thread"

@@ -131,22 +131,13 @@ def reply_restore(*, actor, reply_id: int, reason: str = "") -> Reply:
 def reply_stance_change(*, actor, reply_id: int, stance_slug: str, reason: str = "") -> Reply:
     """Move a reply to another stance of its topic (say, after a wrong-stance flag); kept as a revision."""
     _refuse_unless_moderator(actor)
-    before = Reply.objects.select_related("stance").filter(pk=reply_id).first()
-    if before is None:
-        raise Http404("No such reply.")
-    reply = discussion_services.reply_update(actor=actor, reply_id=reply_id, stance_slug=stance_slug)
-    if before.stance.slug == stance_slug:
-        return reply
-    _log(
-        actor=actor,
-        action=ModerationAction.Action.CHANGE_STANCE,
-        target_type="reply",
-        target=reply,
-        reason=reason,
-        before={"stance": before.stance.slug},
-        after={"stance": stance_slug},
-    )
-    return reply
+    # reply_update records the act through moderation_record below (when the reply is someone else's).
+    return discussion_services.reply_update(actor=actor, reply_id=reply_id, stance_slug=stance_slug, reason=reason)
+
+
+def moderation_record(*, actor, action: str, reply, reason: str, before: dict, after: dict) -> None:
+    """Log a moderator's edit, stance change or withdrawal of someone else's reply (registered at start-up)."""
+    _log(actor=actor, action=action, target_type="reply", target=reply, reason=reason, before=before, after=after)
 
 
 def _log_switch(*, actor, target, target_type: str, field: str, value: bool, actions: tuple, reason: str) -> None:

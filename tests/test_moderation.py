@@ -353,3 +353,30 @@ def test_a_hidden_opening_post_takes_its_stance_along(thread, anon, group_modera
     body = anon.get(f"/api/threads/{thread.pk}/").json()
     assert (body["body"], body["stance"]) == (None, None)
     assert anon.get("/api/threads/?topic=sora-leak&stance=pro-tester").json()["count"] == 0
+
+
+def test_a_moderators_api_edits_of_others_replies_are_logged(reply, as_moderator, as_other, moderator):
+    as_moderator.patch(f"/api/replies/{reply.pk}/", {"body": "Trimmed by a moderator."}, format="json")
+    as_moderator.patch(f"/api/replies/{reply.pk}/", {"stance": "pro-tester"}, format="json")
+    as_other.patch(f"/api/replies/{reply.pk}/", {"body": "The author's own edit."}, format="json")
+    assert as_moderator.delete(f"/api/replies/{reply.pk}/").status_code == 204
+
+    log = list(ModerationAction.objects.order_by("id").values_list("actor", "action", "target_id", "before", "after"))
+    assert log == [
+        (
+            moderator.pk,
+            "edit-reply",
+            reply.pk,
+            {"body": "Early access is the usual trade."},
+            {"body": "Trimmed by a moderator."},
+        ),
+        (moderator.pk, "change-stance", reply.pk, {"stance": "pro-openai"}, {"stance": "pro-tester"}),
+        (moderator.pk, "withdraw-reply", reply.pk, {"state": "visible"}, {"state": "withdrawn"}),
+    ]
+
+
+def test_authors_editing_and_withdrawing_their_own_replies_log_nothing(reply, as_other):
+    as_other.patch(f"/api/replies/{reply.pk}/", {"body": "Second thoughts.", "stance": "pro-tester"}, format="json")
+    as_other.delete(f"/api/replies/{reply.pk}/")
+
+    assert not ModerationAction.objects.exists()
