@@ -12,9 +12,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/health/", HealthApi.as_view(), name="health"),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
-    # Last: any other /api/…/ path is a JSON 404 even with DEBUG on, where Django would ignore
-    # handler404 and draw its HTML debug page. (Paths without the slash still get APPEND_SLASH.)
-    re_path(r"^api/.*/$", api_not_found),
+    # Last: any other /api/ path is a JSON 404 even with DEBUG on, where Django would ignore
+    # handler404 and draw its HTML debug page.
+    re_path(r"^api/", api_not_found),
 ]
 
 handler400 = "config.views.bad_request"

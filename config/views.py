@@ -5,7 +5,8 @@ import sys
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -40,6 +41,15 @@ def not_found(request, exception=None):
 
 @csrf_exempt  # it reads and writes nothing; without this an unknown path's POST gets the HTML CSRF page
 def api_not_found(request):
+    # As APPEND_SLASH would: a known endpoint asked for without its slash is redirected to it (the
+    # catch-all itself matching the slashed path must not count as known).
+    if request.method in ("GET", "HEAD") and not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
