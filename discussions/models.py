@@ -193,8 +193,10 @@ class Vote(models.Model):
         UP = 1, "up"
         DOWN = -1, "down"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="votes")
-    reply = models.ForeignKey(Reply, on_delete=models.PROTECT, related_name="votes")
+    # No index of their own: (user, reply) and (reply, value) below lead with them, and each extra index
+    # is written on every vote.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="votes", db_index=False)
+    reply = models.ForeignKey(Reply, on_delete=models.PROTECT, related_name="votes", db_index=False)
     value = models.SmallIntegerField(choices=Value.choices)
     # The voter's side when they cast this vote: declared position, else their latest reply's stance.
     voter_stance = models.ForeignKey(Stance, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -7,12 +7,12 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import reset_queries, transaction
+from django.db import connection, reset_queries, transaction
 from tqdm import tqdm
 
 from discussions import demo, seed_content, services
 from discussions.audit import tallies_audit
-from discussions.models import Position, Stance, StanceTally, Thread, Topic, Vote
+from discussions.models import Position, Stance, StanceTally, Thread, Topic
 
 
 def day(value: str) -> datetime.datetime:
@@ -142,12 +142,8 @@ class Command(BaseCommand):
             demo.insert(Position, positions, progress=self._advance(bar))
 
         with self._bar("votes", len(plan.votes)) as bar:
-            rows = demo.build_votes(plan, self.stances, user_ids, demo.target_ids(plan, replies), self._at)
-            for batch in demo.chunks(rows):
-                with transaction.atomic():
-                    Vote.objects.bulk_create(batch)
-                bar.update(len(batch))
-                reset_queries()
+            rows = demo.vote_rows(plan, self.stances, user_ids, demo.target_ids(plan, replies), self._at)
+            demo.insert_votes(rows, connection, progress=bar.update)
 
     def _at(self, seconds: float) -> datetime.datetime:
         return self.start + datetime.timedelta(seconds=seconds)
