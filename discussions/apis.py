@@ -268,6 +268,18 @@ class ReplyViewSet(
     def get_queryset(self):
         return selectors.reply_list()
 
+    def known_count(self) -> int | None:
+        """A list of one topic's or one thread's replies, unfiltered otherwise, is as long as its counter says."""
+        filters = ReplyFilter(self.request.query_params)
+        if not filters.is_valid():
+            return None
+        given = {name for name, value in filters.form.cleaned_data.items() if value not in (None, "")} - {"ordering"}
+        if given == {"topic"}:
+            return selectors.reply_count_known(topic_slug=filters.form.cleaned_data["topic"])
+        if given == {"thread"}:
+            return selectors.reply_count_known(thread_id=filters.form.cleaned_data["thread"])
+        return None
+
     def create(self, request, *args, **kwargs):
         data = _valid(ReplyCreateInputSerializer, request)
         reply = services.reply_create(

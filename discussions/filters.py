@@ -2,9 +2,9 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
-from discussions.models import Reply, Thread
+from discussions.models import Reply, Thread, Topic
 from discussions.selectors import REPLY_ORDERINGS, THREAD_ORDERINGS
 
 
@@ -14,6 +14,12 @@ def _author_q(value: str) -> Q:
     if value.isascii() and value.isdigit() and int(value) < 2**63:  # a bigger number cannot be an id, only a username
         query |= Q(author_id=int(value))
     return query
+
+
+def _in_topic(qs, name, value):
+    # topic_id = (SELECT id … WHERE slug = …) rather than a join on the slug: the planner then knows the
+    # topic id when it starts and walks the (topic, ordering) index instead of sorting the whole topic.
+    return qs.filter(topic_id=Subquery(Topic.objects.filter(slug=value).order_by().values("pk")[:1]))
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -39,7 +45,7 @@ class _OrderingFilter(django_filters.ChoiceFilter):
 
 
 class ThreadFilter(django_filters.FilterSet):
-    topic = django_filters.CharFilter(field_name="topic__slug", help_text="Topic slug.")
+    topic = django_filters.CharFilter(method=_in_topic, help_text="Topic slug.")
     stance = django_filters.CharFilter(method="filter_stance", help_text="Stance slug of the (visible) opening post.")
     author = django_filters.CharFilter(method="filter_author", help_text="Author's username or id.")
     is_pinned = django_filters.BooleanFilter()
@@ -58,7 +64,7 @@ class ThreadFilter(django_filters.FilterSet):
 
 class ReplyFilter(django_filters.FilterSet):
     thread = IdFilter(field_name="thread_id", help_text="Thread id.")
-    topic = django_filters.CharFilter(field_name="topic__slug", help_text="Topic slug.")
+    topic = django_filters.CharFilter(method=_in_topic, help_text="Topic slug.")
     stance = django_filters.CharFilter(field_name="stance__slug", help_text="Stance slug.")
     author = django_filters.CharFilter(method="filter_author", help_text="Author's username or id.")
     parent = IdFilter(field_name="parent_id", help_text="Id of the reply answered.")

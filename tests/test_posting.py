@@ -714,7 +714,7 @@ def test_list_query_count_is_constant(anon, django_assert_num_queries, thread, n
     if ordering:
         params["ordering"] = ordering
 
-    # anonymous: no auth query; 1 count, 1 page of replies joined to author, stance and topic
+    # anonymous: no auth query; 1 the thread's reply_count, 1 page of replies joined to author, stance and topic
     with django_assert_num_queries(2):
         response = anon.get(REPLIES, params)
 
@@ -725,7 +725,7 @@ def test_list_query_count_with_a_token(as_author, django_assert_num_queries, thr
     for _ in range(5):
         make_reply(thread=thread, author=other)
 
-    # 1 token lookup joined to its user, 1 count, 1 page with joins
+    # 1 token lookup joined to its user, 1 the thread's reply_count, 1 page with joins
     with django_assert_num_queries(3):
         response = as_author.get(REPLIES, {"thread": thread.pk})
 
