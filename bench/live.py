@@ -248,7 +248,7 @@ def explain(captured_sql: dict) -> tuple[str, str]:
     """EXPLAIN ANALYZE of the reply page's main query, with a one-line verdict on index use and sorting."""
     from django.db import connection
 
-    page = [sql for sql in captured_sql["reply page, best"] if "ORDER BY" in sql and "LIMIT" in sql]
+    page = [sql for sql in captured_sql["reply page, best"] if 'FROM "discussions_reply"' in sql and "LIMIT" in sql]
     if not page:
         return "", "no ORDER BY … LIMIT query found among the reply page's queries"
     with connection.cursor() as cursor:

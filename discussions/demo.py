@@ -221,7 +221,7 @@ class Sides:
         return self.lean[user] if stance is None else stance
 
     def voter_stance(self, user: int, t: float) -> int | None:
-        """As services.voter_stance at `t`: declared position, else latest reply still visible, else none."""
+        """As services._voters_side at `t`: declared position, else latest reply still visible, else none."""
         stance = self.declared_at(user, t)
         if stance is not None:
             return stance

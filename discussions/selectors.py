@@ -66,8 +66,7 @@ def reply_list() -> QuerySet[Reply]:
 def reply_count_known(*, topic_slug: str | None = None, thread_id: int | None = None) -> int:
     """Visible replies of one topic or one thread, from its maintained counter rather than a COUNT(*)."""
     counted = Topic.objects.filter(slug=topic_slug) if thread_id is None else Thread.objects.filter(pk=thread_id)
-    counted = counted.order_by()
-    return counted.values_list("reply_count", flat=True).first() or 0
+    return next(iter(counted.values_list("reply_count", flat=True)[:1]), 0)
 
 
 def reply_get(*, pk) -> Reply:

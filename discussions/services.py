@@ -5,7 +5,8 @@ import re
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -263,22 +264,30 @@ def _tally_delta(value: int | None) -> tuple[int, int]:
     return (1, 0) if value == Vote.Value.UP else (0, 1)
 
 
-def voter_stance(*, user, topic_id: int) -> Stance | None:
-    """The side a voter stands on: their declared position, else their latest visible reply's stance."""
-    position = Position.objects.select_related("stance").filter(user=user, topic_id=topic_id, until=None).first()
-    if position is not None:
-        return position.stance
+def _voters_side(*, user, topic_id: int):
+    """The voter's side as a subquery: their declared position, else their latest visible reply's stance."""
+    position = Position.objects.filter(user=user, topic_id=topic_id, until=None).values("stance_id")[:1]
     latest = (
-        Reply.objects.select_related("stance")
-        .filter(author=user, topic_id=topic_id, state=Reply.State.VISIBLE)
+        Reply.objects.filter(author=user, topic_id=topic_id, state=Reply.State.VISIBLE)
         .order_by("-created_at", "-id")
-        .first()
+        .values("stance_id")[:1]
     )
-    return latest.stance if latest is not None else None
+    return Coalesce(Subquery(position), Subquery(latest))
 
 
-def _vote_moved(reply: Reply, vote: Vote, old: tuple, now) -> None:
-    """Apply a vote's change from `old` (value, stance slug, cast day) to its current state."""
+def _stances_and_side(*, user, topic_id: int) -> tuple[list[str], Stance | None]:
+    """The topic's stance slugs (for the rankings) and the voter's side (as voter_stance), in one query."""
+    stances = list(Stance.objects.filter(topic_id=topic_id).annotate(side=_voters_side(user=user, topic_id=topic_id)))
+    return [s.slug for s in stances], next((s for s in stances if s.pk == s.side), None)
+
+
+def _topic_slugs(topic_id: int) -> list[str]:
+    return list(Stance.objects.filter(topic_id=topic_id).values_list("slug", flat=True))
+
+
+def _vote_moved(reply: Reply, vote: Vote, old: tuple, now, slugs: list[str]) -> None:
+    """Apply a vote's change from `old` (value, stance slug, cast day) to its current state; `slugs` are
+    the topic's stances."""
     old_value, old_stance, old_day = old
     new_value = None if vote.retracted_at else vote.value
     new_stance = vote.voter_stance.slug if new_value is not None and vote.voter_stance_id else None
@@ -295,7 +304,6 @@ def _vote_moved(reply: Reply, vote: Vote, old: tuple, now) -> None:
 
     reply.upvotes += up
     reply.downvotes += down
-    slugs = list(Stance.objects.filter(topic_id=reply.topic_id).values_list("slug", flat=True))
     bookkeeping.reply_rerank(reply, slugs)
     reply.save(update_fields=["upvotes", "downvotes", "score", "wilson", "controversy", "bridging", "votes_by_stance"])
     bookkeeping.votes_moved(reply, up=up, down=down, now=now)
@@ -328,13 +336,13 @@ def vote_cast(*, actor, reply_id: int, value: int) -> Vote:
         vote.reply = reply
         return vote
     now = timezone.now()
-    stance = voter_stance(user=actor, topic_id=reply.topic_id)
+    slugs, stance = _stances_and_side(user=actor, topic_id=reply.topic_id)
     if vote is None:
         vote = Vote.objects.create(user=actor, reply=reply, value=value, voter_stance=stance, cast_at=now)
     else:
         vote.value, vote.voter_stance, vote.cast_at, vote.retracted_at = value, stance, now, None
         vote.save(update_fields=["value", "voter_stance", "cast_at", "retracted_at", "updated_at"])
-    _vote_moved(reply, vote, old, now)
+    _vote_moved(reply, vote, old, now, slugs)
     vote.reply = reply
     return vote
 
@@ -348,7 +356,7 @@ def vote_retract(*, actor, reply_id: int) -> Reply:
         old = _vote_state(vote)
         vote.retracted_at = timezone.now()
         vote.save(update_fields=["retracted_at", "updated_at"])
-        _vote_moved(reply, vote, old, vote.retracted_at)
+        _vote_moved(reply, vote, old, vote.retracted_at, _topic_slugs(reply.topic_id))
     return reply
 
 

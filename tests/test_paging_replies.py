@@ -45,6 +45,9 @@ def every_page(client, params) -> tuple[int, list]:
         {"topic": "sora-leak", "stance": "pro-openai"},  # counted with COUNT(*): no counter holds this
         {"topic": "sora-leak", "is_root": "false"},
         {"topic": "no-such-topic"},
+        {"topic": "  sora-leak "},  # the filter strips it; so must the counter's lookup
+        {"topic": ""},  # no filter at all: every visible reply of every topic
+        {"topic": "rival-debate", "thread": ""},
     ],
 )
 def test_a_topic_page_counts_what_its_pages_hold(anon, busy, params):

@@ -125,8 +125,8 @@ def test_vote_costs_a_fixed_number_of_queries(reply, as_author, django_assert_nu
     vote(as_author, reply, 1)
     # 1 token; 1 active suspension of the voter; 1 SAVEPOINT (the service's transaction inside the
     # test's); 1 SELECT reply FOR UPDATE;
-    # 1 SELECT the existing vote; 1 voter's position, 1 voter's latest reply (their stance);
-    # 1 UPDATE vote; 1 the topic's stance slugs; 1 UPDATE reply counters and rankings;
+    # 1 SELECT the existing vote; 1 the topic's stances with the voter's side (position, else latest reply);
+    # 1 UPDATE vote; 1 UPDATE reply counters and rankings;
     # 1 SELECT stance tallies FOR UPDATE, 1 UPDATE them; 1 UPDATE the day's roll-up; 1 RELEASE SAVEPOINT.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(12):
         vote(as_author, reply, -1)
