@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint format migrate seed clean browser-deps fuzz serve bench-summary
+.PHONY: install install-dev run test lint format migrate seed clean browser-deps fuzz serve bench bench-summary
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ format: install-dev
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*
+
+## bench: on PostgreSQL, seed a small and a 50k-reply/500k-vote topic, serve them with `make serve` and drive it with
+## 8 concurrent clients; prints p50/p95, ratios to the floor, queries and EXPLAIN (see bench/README.md).
+## BENCH_DATABASE_URL (name must contain "bench") and BENCH_REDIS_URL override the local defaults; BENCH_ARGS="--help"
+bench: install
+	$(PY) -m bench.live $(BENCH_ARGS)
 
 ## bench-summary: time the stance summaries at ~1k and ~1M votes in a throwaway database (see bench/README.md);
 ## BENCH_ARGS="--large-votes 100000" for a quick run, BENCH_DATABASE_URL=postgres://... for PostgreSQL
