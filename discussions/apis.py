@@ -114,7 +114,7 @@ class TopicViewSet(
     def partial_update(self, request, *args, **kwargs):
         topic = self.get_object()
         data = _valid(TopicUpdateInputSerializer, request)
-        services.topic_update(topic=topic, **data)
+        services.topic_update(actor=request.user, topic=topic, **data)
         return Response(TopicSerializer(selectors.topic_get(slug=topic.slug)).data)
 
     @extend_schema(responses={200: SummarySerializer, 304: None, **errors(401, 404)})

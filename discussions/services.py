@@ -116,12 +116,15 @@ def topic_create(*, slug: str, title: str, question: str, description: str = "",
 
 
 @transaction.atomic
-def topic_update(*, topic: Topic, **fields) -> Topic:
-    """Change a topic's title, question, description or lock; stances are edited in the admin."""
+@transaction.atomic
+def topic_update(*, actor, topic: Topic, **fields) -> Topic:
+    """Change a topic's title, question or description; a change of lock goes through topic_lock (moderators,
+    logged). Stances are edited in the admin."""
     allowed = {"title", "question", "description", "is_locked"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    is_locked = fields.pop("is_locked", None)
     if "title" in fields:
         fields["title"] = clean_text("title", fields["title"], TITLE_MAX_LENGTH)
     if "question" in fields:
@@ -130,7 +133,10 @@ def topic_update(*, topic: Topic, **fields) -> Topic:
         fields["description"] = clean_optional_text("description", fields["description"], BODY_MAX_LENGTH)
     for name, value in fields.items():
         setattr(topic, name, value)
-    topic.save(update_fields=[*fields, "updated_at"])
+    if fields:
+        topic.save(update_fields=[*fields, "updated_at"])
+    if is_locked is not None:
+        topic.is_locked = topic_lock(actor=actor, topic_id=topic.pk, is_locked=is_locked)[0].is_locked
     summary_invalidate(topic.pk)
     return topic
 
@@ -195,7 +201,7 @@ _moderation_recorders: list = []
 
 
 def moderation_recorder_register(recorder) -> None:
-    """Have `recorder(actor=, action=, reply=, reason=, before=, after=)` called for every such act."""
+    """Have `recorder(actor=, action=, target=, target_type=, reason=, before=, after=)` called for every such act."""
     if recorder not in _moderation_recorders:
         _moderation_recorders.append(recorder)
 
@@ -233,7 +239,9 @@ def reply_update(
         if new_body != old_body:
             before["body"], after["body"] = old_body, new_body
         action = "change-stance" if "stance" in before else "edit-reply"
-        _moderation_record(actor=actor, action=action, reply=reply, reason=reason, before=before, after=after)
+        _moderation_record(
+            actor=actor, action=action, target=reply, target_type="reply", reason=reason, before=before, after=after
+        )
     return reply
 
 
@@ -250,7 +258,8 @@ def reply_withdraw(*, actor, reply_id: int) -> Reply:
         _moderation_record(
             actor=actor,
             action="withdraw-reply",
-            reply=reply,
+            target=reply,
+            target_type="reply",
             reason="",
             before={"state": Reply.State.VISIBLE},
             after={"state": Reply.State.WITHDRAWN},
@@ -439,8 +448,8 @@ def thread_moderate(
 
 
 @transaction.atomic
-def topic_lock(*, actor, topic_id: int, is_locked: bool) -> tuple[Topic, bool]:
-    """Lock or unlock a whole topic (moderators); returns it and whether that changed anything."""
+def topic_lock(*, actor, topic_id: int, is_locked: bool, reason: str = "") -> tuple[Topic, bool]:
+    """Lock or unlock a whole topic (moderators), logged; returns it and whether that changed anything."""
     _refuse_unless_moderator(actor)
     topic = Topic.objects.select_for_update().filter(pk=topic_id).first()
     if topic is None:
@@ -449,4 +458,13 @@ def topic_lock(*, actor, topic_id: int, is_locked: bool) -> tuple[Topic, bool]:
         return topic, False
     topic.is_locked = is_locked
     topic.save(update_fields=["is_locked", "updated_at"])
+    _moderation_record(
+        actor=actor,
+        action="lock-topic" if is_locked else "unlock-topic",
+        target=topic,
+        target_type="topic",
+        reason=reason,
+        before={"is_locked": not is_locked},
+        after={"is_locked": is_locked},
+    )
     return topic, True

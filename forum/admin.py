@@ -509,7 +509,11 @@ class TopicAdmin(ServiceErrorsAsMessages, DeskMixin, admin.ModelAdmin):
         data = form.cleaned_data
         if change:
             discussion_services.topic_update(
-                topic=obj, title=data["title"], question=data["question"], description=data["description"]
+                actor=request.user,
+                topic=obj,
+                title=data["title"],
+                question=data["question"],
+                description=data["description"],
             )
             return
         topic = discussion_services.topic_create(

@@ -135,9 +135,10 @@ def reply_stance_change(*, actor, reply_id: int, stance_slug: str, reason: str =
     return discussion_services.reply_update(actor=actor, reply_id=reply_id, stance_slug=stance_slug, reason=reason)
 
 
-def moderation_record(*, actor, action: str, reply, reason: str, before: dict, after: dict) -> None:
-    """Log a moderator's edit, stance change or withdrawal of someone else's reply (registered at start-up)."""
-    _log(actor=actor, action=action, target_type="reply", target=reply, reason=reason, before=before, after=after)
+def moderation_record(*, actor, action: str, target, target_type: str, reason: str, before: dict, after: dict) -> None:
+    """Log a moderation act done in discussions (registered at start-up): a moderator's edit, stance change or
+    withdrawal of someone else's reply, and a topic's lock or unlock, whether from the admin or the API."""
+    _log(actor=actor, action=action, target_type=target_type, target=target, reason=reason, before=before, after=after)
 
 
 def _log_switch(*, actor, target, target_type: str, field: str, value: bool, actions: tuple, reason: str) -> None:
@@ -191,20 +192,8 @@ def thread_pin(*, actor, thread_id: int, pinned: bool, reason: str = "") -> Thre
 
 @transaction.atomic
 def topic_lock(*, actor, topic_id: int, locked: bool, reason: str = "") -> Topic:
-    """Lock (no new threads or replies) or unlock a whole topic."""
-    topic, changed = discussion_services.topic_lock(actor=actor, topic_id=topic_id, is_locked=locked)
-    if changed:
-        actions = (ModerationAction.Action.LOCK_TOPIC, ModerationAction.Action.UNLOCK_TOPIC)
-        _log_switch(
-            actor=actor,
-            target=topic,
-            target_type="topic",
-            field="is_locked",
-            value=locked,
-            actions=actions,
-            reason=reason,
-        )
-    return topic
+    """Lock (no new threads or replies) or unlock a whole topic; discussions logs it through moderation_record."""
+    return discussion_services.topic_lock(actor=actor, topic_id=topic_id, is_locked=locked, reason=reason)[0]
 
 
 @transaction.atomic

@@ -3,8 +3,9 @@
 import pytest
 
 from discussions.models import Stance, Topic
+from forum.models import ModerationAction
 from tests.conftest import client_for
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
 
 TOPICS = "/api/topics/"
 
@@ -189,8 +190,13 @@ def test_create_names_a_missing_field(as_staff, missing):
     assert not Topic.objects.filter(title="GPU export rules").exists()
 
 
-def test_staff_locks_a_topic_and_it_then_refuses_threads(as_staff, as_author, topic):
-    response = as_staff.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
+@pytest.fixture
+def as_staff_moderator(db):
+    return client_for(ModeratorFactory(username="staff-mod", is_staff=True))
+
+
+def test_a_staff_moderator_locks_a_topic_and_it_then_refuses_threads(as_staff_moderator, as_author, topic):
+    response = as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
 
     assert response.status_code == 200
     assert response.json()["is_locked"] is True
@@ -202,6 +208,27 @@ def test_staff_locks_a_topic_and_it_then_refuses_threads(as_staff, as_author, to
         format="json",
     )
     assert refused.status_code == 403
+
+
+def test_a_lock_through_the_api_lands_in_the_moderation_log(as_staff_moderator, topic):
+    as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
+    as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True, "title": "Locked"}, format="json")
+    as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": False}, format="json")
+
+    log = ModerationAction.objects.filter(target_type="topic", target_id=topic.pk).order_by("pk")
+    assert [(e.action, e.actor.username, e.before, e.after) for e in log] == [
+        ("lock-topic", "staff-mod", {"is_locked": False}, {"is_locked": True}),
+        ("unlock-topic", "staff-mod", {"is_locked": True}, {"is_locked": False}),
+    ]  # the second PATCH changed the title only: locking a locked topic logs nothing
+
+
+def test_staff_who_do_not_moderate_cannot_lock(as_staff, topic):
+    response = as_staff.patch(f"{TOPICS}sora-leak/", {"is_locked": True, "title": "Renamed"}, format="json")
+
+    assert response.status_code == 403
+    topic.refresh_from_db()
+    assert (topic.is_locked, topic.title) == (False, "Debate sora-leak")  # nothing half-written
+    assert not ModerationAction.objects.exists()
 
 
 def test_staff_edits_the_title(as_staff, topic):
