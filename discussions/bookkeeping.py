@@ -139,11 +139,11 @@ def votes_moved(reply: Reply, *, up: int, down: int, now=None) -> None:
         return
     now = now or timezone.now()
     tallies = _locked_tallies(reply.topic_id, [(None, reply.stance_id), (reply.thread_id, reply.stance_id)])
-    for row in tallies.values():
-        row.upvotes += up
-        row.downvotes += down
-        row.updated_at = now
-    StanceTally.objects.bulk_update(list(tallies.values()), ["upvotes", "downvotes", "updated_at"])
+    # Both rows move by the same amounts: one plain UPDATE, where bulk_update would build a CASE per field
+    # (measured at about a third of a vote's time in the service).
+    StanceTally.objects.filter(pk__in=[row.pk for row in tallies.values()]).update(
+        upvotes=F("upvotes") + up, downvotes=F("downvotes") + down, updated_at=now
+    )
     summary_invalidate(reply.topic_id)
 
 
