@@ -78,6 +78,9 @@ class TopicUpdateInputSerializer(serializers.Serializer):
     is_locked = serializers.BooleanField(required=False)
 
 
+_DATETIME = serializers.DateTimeField()  # formats as every DRF DateTimeField here does (settings' format and zone)
+
+
 class VoteCountSerializer(serializers.Serializer):
     up = serializers.IntegerField()
     down = serializers.IntegerField()
@@ -125,6 +128,34 @@ class ReplySerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, reply):
+        # Built by hand: the JSON the declared fields above give (tests/test_reading_replies.py holds the two
+        # equal), without DRF's walk over seventeen field objects per reply; a page lists twenty, a summary
+        # fifteen, and that walk was a third of the reply page's time.
+        moment = _DATETIME.to_representation
+        return {
+            "id": reply.pk,
+            "thread": reply.thread_id,
+            "topic": reply.topic.slug,
+            "parent": reply.parent_id,
+            "author": reply.author.username,
+            "author_id": reply.author_id,
+            "body": reply.body,
+            "stance": reply.stance.slug,
+            "upvotes": reply.upvotes,
+            "downvotes": reply.downvotes,
+            "score": reply.score,
+            "best": float(reply.wilson),
+            "controversy": float(reply.controversy),
+            "bridging": float(reply.bridging),
+            "votes_by_stance": {
+                slug: {"up": int(count["up"]), "down": int(count["down"])}
+                for slug, count in reply.votes_by_stance.items()
+            },
+            "created_at": moment(reply.created_at),
+            "updated_at": moment(reply.updated_at),
+        }
 
 
 class ReplyCreateInputSerializer(serializers.Serializer):
