@@ -1,15 +1,18 @@
 """Recount every maintained counter from the raw rows, report each mismatch and optionally repair it."""
 
+import logging
 import math
 from collections import Counter, defaultdict
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from discussions.models import DailyTally, Participation, Position, Reply, Stance, StanceTally, Thread, Topic, Vote
 from discussions.ranking import bridging, controversy, wilson_lower_bound
 from discussions.summary_cache import summary_invalidate
+
+log = logging.getLogger(__name__)
 
 BATCH = 2000
 VISIBLE = Reply.State.VISIBLE
@@ -214,12 +217,37 @@ def _audit_daily(report: list, fix: bool) -> None:
             DailyTally.objects.update_or_create(topic_id=key[0], stance_id=key[1], day=key[2], defaults=changes)
 
 
-def tallies_audit(*, fix: bool = False) -> list[str]:
+def _one_snapshot() -> None:
+    """Have every read of the transaction just begun see one snapshot (PostgreSQL's REPEATABLE READ)."""
+    # Under READ COMMITTED each query sees its own snapshot, so a vote landing between the recount and the
+    # read of the stored counter looked like a mismatch. With one snapshot nothing races the counts, and a
+    # repair that meets a row changed since fails with a serialization error instead of writing a stale
+    # count. Inside a caller's transaction it is too late to choose, and the caller's choice stands.
+    # SQLite needs nothing: its write transaction (BEGIN IMMEDIATE) already holds the whole database.
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def tallies_audit(*, fix: bool = False, attempts: int = 3) -> list[str]:
     """Recount replies, threads, topics, stance tallies, participations and daily roll-ups; fix if asked."""
+    attempt = 1
+    while True:
+        try:
+            return _audit(fix)
+        except OperationalError as exc:
+            # 40001: a write changed a row this repair was about to set; the whole repair rolled back.
+            if getattr(exc.__cause__, "sqlstate", None) != "40001" or attempt == attempts:
+                raise
+            log.warning("tallies_audit: a write raced the repair (attempt %s of %s); starting again", attempt, attempts)
+            attempt += 1
+
+
+def _audit(fix: bool) -> list[str]:
     report: list[str] = []
-    # One transaction: a repair lands whole or not at all. Under READ COMMITTED each query sees its
-    # own snapshot, so on a busy database a count can race a write: run it quiet, or run it twice.
-    with transaction.atomic():
+    with transaction.atomic():  # a repair lands whole or not at all
+        _one_snapshot()
         _audit_replies(report, fix)
         _audit_threads_and_topics(report, fix)
         _audit_stance_tallies(report, fix)

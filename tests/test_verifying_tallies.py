@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import F
 
 from discussions import services
@@ -227,3 +228,72 @@ def test_every_corruption_at_once_is_reported_and_fixed(debate, topic, anon):
     run("--fix")
     assert run() == (0, [CLEAN], "")
     assert snapshot(anon, debate) == right
+
+
+# --- writes landing while it counts (PostgreSQL: SQLite's write transaction holds the whole database) ---------
+
+
+@pytest.fixture
+def vote_lands_mid_audit(monkeypatch):
+    """Make `vote(user, reply)` commit on another connection at the audit's first read of positions, which
+    falls between its recount of votes and its read of the replies' stored counters; once only."""
+    import threading
+
+    from django.db import connections
+
+    from discussions import audit
+
+    pending, real = [], audit.Position
+
+    class Interleaved:
+        @property
+        def objects(self):
+            while pending:
+                user, reply = pending.pop()
+
+                def cast(user=user, reply=reply):
+                    try:
+                        services.vote_cast(actor=user, reply_id=reply.pk, value=1)
+                    finally:
+                        connections.close_all()
+
+                writer = threading.Thread(target=cast)
+                writer.start()
+                writer.join()
+            return real.objects
+
+    monkeypatch.setattr(audit, "Position", Interleaved())
+    return lambda user, reply: pending.append((user, reply))
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="on SQLite no write can land while the audit's transaction is open"
+)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_vote_landing_mid_count_is_not_reported(vote_lands_mid_audit, reply, author):
+    vote_lands_mid_audit(author, reply)
+
+    code, out, err = run()
+
+    assert (code, out) == (0, [CLEAN]), err
+    assert Reply.objects.get(pk=reply.pk).upvotes == 1  # it landed, after the audit's snapshot
+    assert run() == (0, [CLEAN], "")
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_repair_raced_by_a_vote_starts_again_and_both_count(vote_lands_mid_audit, reply, author, caplog):
+    Reply.objects.filter(pk=reply.pk).update(upvotes=F("upvotes") + 5, score=F("score") + 5)  # wrong by 5
+    vote_lands_mid_audit(author, reply)  # and a vote on that very row while --fix is at work
+
+    code, out, _ = run("--fix")
+
+    # The first attempt met the vote's row and rolled back; the second counted from after the vote.
+    assert "a write raced the repair (attempt 1 of 3)" in caplog.text
+    assert code == 1
+    assert f"reply {reply.pk}: upvotes is 6, recount gives 1" in out
+    assert Reply.objects.get(pk=reply.pk).upvotes == 1
+    assert run() == (0, [CLEAN], "")
