@@ -343,7 +343,8 @@ def flush_redis(redis_url: str) -> bool:
 # --- Report ---------------------------------------------------------------------------------------
 
 
-def report(name: str, measured: list[Endpoint], elapsed: float, clients: int, workers: str) -> None:
+def report(name: str, measured: list[Endpoint], elapsed: float, clients: int, workers: str) -> int:
+    """Print the pass's table and ratios; returns how many requests failed."""
     total = sum(len(e.times) for e in measured)
     print(f"\n== pass '{name}': {clients} clients, {workers}; {total:,} timed requests in {elapsed:.1f} s")
     print(f"{'endpoint':<24}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'queries':>9}{'errors':>8}")
@@ -354,6 +355,9 @@ def report(name: str, measured: list[Endpoint], elapsed: float, clients: int, wo
         print(f"{e.label:<24}{len(e.times):>6}{p50:>9.2f}{p95:>9.2f}{mean:>9.2f}{e.queries:>9}{len(e.errors):>8}")
         for error in e.errors[:3]:
             print(f"    error: {error}")
+    failed = sum(len(e.errors) for e in measured)
+    if not all(e.times for e in measured):
+        return failed
     floor, small, large, page, vote = (e.percentile(0.5) for e in measured)
     ratios = {
         "summary large / small": large / small,
@@ -366,6 +370,7 @@ def report(name: str, measured: list[Endpoint], elapsed: float, clients: int, wo
     for label, target in TARGETS:
         verdict = "met" if ratios[label] <= target else "MISSED"
         print(f"{label:<24}{ratios[label]:>10.2f}{'<= ' + str(target):>9}  {verdict}")
+    return failed
 
 
 def main(argv=None) -> None:
@@ -389,7 +394,7 @@ def main(argv=None) -> None:
     if votes.available < needed:
         sys.exit(f"bench: {votes.available:,} fresh (voter, reply) pairs, {needed:,} needed: seed more replies")
 
-    plan = None
+    plan, failed = None, 0
     log = BASE_DIR / "var" / "bench-serve.log"
     log.parent.mkdir(exist_ok=True)
     for name in passes:
@@ -405,12 +410,15 @@ def main(argv=None) -> None:
             elapsed = drive(port, args, measured, votes)
         finally:
             stop(server)
-        report(name, measured, elapsed, args.clients, workers_of(log))
+        failed += report(name, measured, elapsed, args.clients, workers_of(log))
 
     if plan:
         text, verdict = plan
         print(f"\n== EXPLAIN (ANALYZE, BUFFERS) of the reply page's query: {verdict}\n{text}")
-    print("\nbench: nothing is asserted; see bench/README.md for how to read these figures.")
+    print("\nbench: nothing is asserted about speed; see bench/README.md for how to read these figures.")
+    if failed:
+        # Figures from failing requests measure nothing, so the run itself fails.
+        sys.exit(f"bench: {failed} requests failed (the first of each endpoint are shown above); see {log}")
 
 
 if __name__ == "__main__":
