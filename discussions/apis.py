@@ -277,7 +277,9 @@ class ReplyViewSet(
         if given not in ({"topic"}, {"thread"}):
             return None
         (name,) = given
-        value = ReplyFilter.base_filters[name].field.clean(params[name])
+        declared = ReplyFilter.base_filters[name]
+        # A fresh form field: reading `.field` would cache one on the class-level filter that every FilterSet copies.
+        value = declared.field_class(**declared.extra).clean(params[name])
         if value in (None, ""):
             return None
         if name == "topic":

@@ -75,7 +75,10 @@ class TopicUpdateInputSerializer(serializers.Serializer):
     title = TextField(max_length=TITLE_MAX_LENGTH, required=False)
     question = TextField(max_length=BODY_MAX_LENGTH, required=False)
     description = TextField(required=False, allow_blank=True)
-    is_locked = serializers.BooleanField(required=False)
+    is_locked = serializers.BooleanField(
+        required=False,
+        help_text="Moderators only (403 otherwise, even unchanged); a change lands in the moderation log.",
+    )
 
 
 _DATETIME = serializers.DateTimeField()  # formats as every DRF DateTimeField here does (settings' format and zone)

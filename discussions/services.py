@@ -116,7 +116,6 @@ def topic_create(*, slug: str, title: str, question: str, description: str = "",
 
 
 @transaction.atomic
-@transaction.atomic
 def topic_update(*, actor, topic: Topic, **fields) -> Topic:
     """Change a topic's title, question or description; a change of lock goes through topic_lock (moderators,
     logged). Stances are edited in the admin."""
@@ -125,6 +124,8 @@ def topic_update(*, actor, topic: Topic, **fields) -> Topic:
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
     is_locked = fields.pop("is_locked", None)
+    if is_locked is not None:  # first, so a refusal comes before anything is written
+        topic.is_locked = topic_lock(actor=actor, topic_id=topic.pk, is_locked=is_locked)[0].is_locked
     if "title" in fields:
         fields["title"] = clean_text("title", fields["title"], TITLE_MAX_LENGTH)
     if "question" in fields:
@@ -135,8 +136,6 @@ def topic_update(*, actor, topic: Topic, **fields) -> Topic:
         setattr(topic, name, value)
     if fields:
         topic.save(update_fields=[*fields, "updated_at"])
-    if is_locked is not None:
-        topic.is_locked = topic_lock(actor=actor, topic_id=topic.pk, is_locked=is_locked)[0].is_locked
     summary_invalidate(topic.pk)
     return topic
 
@@ -195,8 +194,8 @@ def _refuse_unless_author_or_moderator(actor, reply: Reply, doing: str) -> None:
         raise PermissionDenied(f"Only the author or a moderator may {doing} this reply.")
 
 
-# A moderator acting on someone else's reply through these operations is a moderation act, and forum's
-# moderation log records it: forum registers its recorder here at start-up (discussions cannot import forum).
+# A moderator acting on someone else's reply, and any lock or unlock of a topic, is a moderation act that
+# forum's moderation log records: forum registers its recorder here at start-up (discussions cannot import forum).
 _moderation_recorders: list = []
 
 

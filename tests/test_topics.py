@@ -222,6 +222,17 @@ def test_a_lock_through_the_api_lands_in_the_moderation_log(as_staff_moderator, 
     ]  # the second PATCH changed the title only: locking a locked topic logs nothing
 
 
+def test_a_lock_through_the_api_costs_a_fixed_number_of_queries(as_staff_moderator, topic, django_assert_num_queries):
+    # 1 token joined to its user; 1 the user's active suspension; 1 topic, 1 its stances (the view's object);
+    # 1 SAVEPOINT for topic_update, 1 for topic_lock; 1 the user's permissions, 1 their groups' (moderation);
+    # 1 SELECT topic FOR UPDATE; 1 UPDATE its lock; 1 INSERT the moderation log row; 2 RELEASE SAVEPOINT;
+    # 1 topic, 1 its stances for the answer.
+    with django_assert_num_queries(15):
+        response = as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
+
+    assert response.status_code == 200
+
+
 def test_staff_who_do_not_moderate_cannot_lock(as_staff, topic):
     response = as_staff.patch(f"{TOPICS}sora-leak/", {"is_locked": True, "title": "Renamed"}, format="json")
 
