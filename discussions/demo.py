@@ -16,6 +16,7 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from django.db import reset_queries, transaction
 from django.db.models import Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from discussions import bookkeeping, seed_content
 from discussions.models import Position, Reply, StanceTally, Thread, Vote
@@ -494,20 +495,24 @@ def vote_rows(plan: Plan, stances: list, user_ids, target_ids, at):
         yield (user_ids[v.user], target_ids[v.target], v.value, stance, cast, cast, retracted or cast, retracted)
 
 
-def insert_votes(rows, connection, progress=None) -> None:
-    """Votes in batches of one transaction each: COPY on PostgreSQL, where building model instances and compiling
-    INSERTs was most of the seeding time; bulk_create elsewhere."""
+def insert_votes(rows, connection, progress=None, *, copy: bool | None = None) -> None:
+    """Votes in batches of one transaction each: COPY on PostgreSQL (unless `copy` says otherwise), where
+    building model instances and compiling INSERTs was most of the seeding time; bulk_create elsewhere."""
+    if copy is None:
+        copy = connection.vendor == "postgresql"
     for batch in chunks(rows, 4 * BATCH):
         with transaction.atomic(using=connection.alias):
-            if connection.vendor == "postgresql":
+            if copy:
                 with connection.cursor() as cursor:
                     sql = f"COPY {Vote._meta.db_table} ({', '.join(VOTE_COLUMNS)}) FROM STDIN"
-                    with cursor.cursor.copy(sql) as copy:
+                    with cursor.cursor.copy(sql) as writer:
                         for row in batch:
-                            copy.write_row(row)
+                            writer.write_row(row)
             else:
-                # bulk_create stamps updated_at (auto_now) itself.
-                Vote.objects.bulk_create(Vote(**dict(zip(VOTE_COLUMNS, row, strict=True))) for row in batch)
+                created = Vote.objects.bulk_create([Vote(**dict(zip(VOTE_COLUMNS, row, strict=True))) for row in batch])
+                # auto_now stamped the moment of seeding; like COPY, say when the vote last changed.
+                for ids in chunks(vote.pk for vote in created):
+                    Vote.objects.filter(pk__in=ids).update(updated_at=Coalesce("retracted_at", "cast_at"))
         reset_queries()  # with DEBUG on, Django would keep every statement
         if progress:
             progress(len(batch))

@@ -206,6 +206,27 @@ def test_the_same_seed_gives_the_same_debate():
     assert fingerprint("first") != fingerprint("third")
 
 
+def vote_stamps(slug: str) -> list:
+    prefix = f"demo-{slug}-"
+    votes = Vote.objects.filter(reply__topic__slug=slug).select_related("user")
+    return sorted((v.user.username.removeprefix(prefix), v.cast_at, v.updated_at, str(v.retracted_at)) for v in votes)
+
+
+def test_copy_and_bulk_create_write_the_same_votes(monkeypatch):
+    """PostgreSQL seeds votes with COPY, SQLite with bulk_create: the rows must not depend on the path."""
+    from discussions import demo
+
+    seed_demo("copied")
+    by_default = demo.insert_votes
+    monkeypatch.setattr(demo, "insert_votes", lambda *args, **kwargs: by_default(*args, **kwargs, copy=False))
+    seed_demo("bulk")
+
+    assert fingerprint("copied") == fingerprint("bulk")
+    assert vote_stamps("copied") == vote_stamps("bulk")
+    retracted = Vote.objects.filter(reply__topic__slug="bulk", retracted_at__isnull=False)
+    assert retracted.exists() and all(v.updated_at == v.retracted_at for v in retracted)
+
+
 def test_running_again_extends_the_topic_and_keeps_it_exact(reply):
     """On the seeded topic, beside replies written through the services; later runs also vote on earlier replies."""
     slug = reply.topic.slug
