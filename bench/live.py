@@ -7,6 +7,7 @@ reply-page query. Nothing is asserted: it reports.
 """
 
 import argparse
+import contextlib
 import http.client
 import io
 import itertools
@@ -25,13 +26,42 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.summary import fresh_database, machine, setup_django
+from bench.summary import bench_database, fresh_database, machine, setup_django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/forum_bench_live"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 SMALL, LARGE = "bench-small", "bench-large"
 VOTERS = 24  # fresh accounts that cast the timed votes: every POST is a new (user, reply) pair
+# Every variable config/settings reads: the caller's values must not reach the server or the query counts
+# (a DATABASE_REPLICA_URL would send reads elsewhere, a SUMMARY_CACHE_SECONDS=0 turn the redis pass off).
+APP_SETTINGS = [
+    "ALLOWED_HOSTS",
+    "API_MAX_PAGE_SIZE",
+    "API_PAGE_SIZE",
+    "CACHE_KEY_PREFIX",
+    "CONN_MAX_AGE",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_REPLICA_URL",
+    "DATABASE_URL",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "DEBUG",
+    "DJANGO_SETTINGS_MODULE",
+    "LOGIN_FAILURE_LIMIT",
+    "LOGIN_FAILURE_WINDOW",
+    "LOG_LEVEL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "SQLITE_BUSY_TIMEOUT",
+    "SUMMARY_CACHE_SECONDS",
+    "THROTTLE_FLAG",
+    "THROTTLE_LOGIN",
+    "THROTTLE_POSITION",
+    "THROTTLE_POST",
+    "THROTTLE_REGISTER",
+    "THROTTLE_VOTE",
+    "WEB_CONCURRENCY",
+]
 # (label, target): the issue's targets for the p50 ratios.
 TARGETS = [
     ("summary large / small", 1.2),
@@ -140,13 +170,19 @@ class Votes:
     """Hands out (token, reply) pairs no one has used: every vote is a fresh cast, never a no-op repeat."""
 
     def __init__(self, tokens: list[str], targets: list[int]):
+        self.tokens, self.targets = tokens, targets
         self.available = len(tokens) * len(targets)
-        self._pairs = ((t, r) for r in targets for t in tokens)
+        self._taken = itertools.count()
         self._lock = threading.Lock()
 
     def next(self) -> tuple[str, int]:
+        # Consecutive votes go to different replies: handing one reply to all clients at once would measure
+        # its row lock, not a vote.
         with self._lock:
-            return next(self._pairs)
+            i = next(self._taken)
+        if i >= self.available:
+            raise RuntimeError("bench: out of fresh (voter, reply) pairs")
+        return self.tokens[i // len(self.targets)], self.targets[i % len(self.targets)]
 
 
 def call(port: int, endpoint: Endpoint, votes: Votes) -> tuple[float, int, bytes]:
@@ -180,7 +216,7 @@ def burst(port: int, endpoint: Endpoint, votes: Votes, count: int, clients: int,
                     return
             try:
                 seconds, status, content = call(port, endpoint, votes)
-            except OSError as exc:
+            except Exception as exc:  # counted as a failed request; a thread's exception would otherwise vanish
                 endpoint.errors.append(repr(exc))
                 continue
             if status != 200:
@@ -263,29 +299,39 @@ def explain(captured_sql: dict) -> tuple[str, str]:
 # --- The server -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
+def free_port(port: int) -> int:
+    """`port` if nothing listens there (0: any free one); a busy port would let the bench measure another server."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            sys.exit(f"bench: port {port} is taken ({exc}); pass another --port or leave it out")
         return s.getsockname()[1]
 
 
+def answers(port: int, path: str) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", path)
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+
+
 def serve(url: str, port: int, args, redis_url: str | None, log: Path) -> subprocess.Popen:
-    """`make serve` on the bench database, throttles lifted (the voters would hit 300/hour), until /api/health/."""
-    env = os.environ | {
+    """`make serve` on the bench database, throttles lifted (the voters would hit 300/hour), until it answers."""
+    kept = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
+    env = {name: os.environ[name] for name in kept if name in os.environ} | {
         "DATABASE_URL": url,
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "THROTTLE_VOTE": "1000000/hour",
         "SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
         "LOG_LEVEL": "WARNING",
+        "SUMMARY_CACHE_SECONDS": "300" if redis_url else "0",
     }
-    env.pop("REDIS_URL", None)
-    for name in ("DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS"):  # make serve's own, not the bench process's
-        env.pop(name, None)
     if redis_url:
         env["REDIS_URL"] = redis_url
-    else:
-        env["SUMMARY_CACHE_SECONDS"] = "0"
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
     server = subprocess.Popen(
@@ -294,30 +340,31 @@ def serve(url: str, port: int, args, redis_url: str | None, log: Path) -> subpro
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True,  # its own process group, so stop() reaches make, gunicorn and its workers
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"bench: make serve exited with {server.returncode}; see {log}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/health/")
-            if conn.getresponse().status == 200:
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                sys.exit(f"bench: make serve exited with {server.returncode}; see {log}")
+            # Health alone could come from another server; the bench topic only from ours.
+            if answers(port, "/api/health/") and answers(port, f"/api/topics/{LARGE}/") and server.poll() is None:
                 return server
-        except OSError:
-            pass
-        time.sleep(0.3)
-    stop(server)
-    sys.exit(f"bench: the server did not answer /api/health/ within 60 s; see {log}")
+            time.sleep(0.3)
+        sys.exit(f"bench: the server did not answer within 60 s; see {log}")
+    except BaseException:
+        stop(server)
+        raise
 
 
 def stop(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
         server.wait()
 
 
@@ -328,16 +375,21 @@ def workers_of(log: Path) -> str:
     return "?"
 
 
-def flush_redis(redis_url: str) -> bool:
-    """Empty the bench's Redis database (a number of its own), so no earlier run's entries answer; False if down."""
+def redis_answers(redis_url: str) -> bool:
     import redis
 
     try:
-        redis.Redis.from_url(redis_url).flushdb()
+        return bool(redis.Redis.from_url(redis_url, socket_timeout=2).ping())
     except redis.RedisError as exc:
-        step(f"Redis at {redis_url} is not answering ({exc}); the redis pass is skipped")
+        step(f"Redis at {redis_url} is not answering ({exc})")
         return False
-    return True
+
+
+def flush_redis(redis_url: str) -> None:
+    """Empty the bench's Redis database (a number of its own), so no earlier run's entries answer."""
+    import redis
+
+    redis.Redis.from_url(redis_url, socket_timeout=2).flushdb()
 
 
 # --- Report ---------------------------------------------------------------------------------------
@@ -378,10 +430,18 @@ def main(argv=None) -> None:
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("bench: make bench measures PostgreSQL: BENCH_DATABASE_URL must be postgres://…")
+    bench_database(url)  # refuses a database whose name lacks 'bench', --reuse or not
     redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS
     passes = [p.strip() for p in args.passes.split(",") if p.strip()]
     if unknown := set(passes) - {"db", "redis"}:
         sys.exit(f"bench: unknown pass {sorted(unknown)}; use db, redis or both")
+    if "redis" in passes and not redis_answers(redis_url):
+        passes.remove("redis")
+        if not passes:
+            sys.exit("bench: the redis pass needs Redis (BENCH_REDIS_URL); nothing to measure")
+        step("the redis pass is skipped")
+    for name in APP_SETTINGS:
+        os.environ.pop(name, None)
     if not args.reuse:
         fresh_database(url)
     setup_django(url)
@@ -399,12 +459,12 @@ def main(argv=None) -> None:
     log.parent.mkdir(exist_ok=True)
     for name in passes:
         cached = name == "redis"
-        if cached and not flush_redis(redis_url):
-            continue
+        if cached:
+            flush_redis(redis_url)
         measured = endpoints()
         statements = count_queries(measured, votes, name, cached, redis_url)
         plan = plan or explain(statements)
-        port = args.port or free_port()
+        port = free_port(args.port)
         server = serve(url, port, args, redis_url if cached else None, log)
         try:
             elapsed = drive(port, args, measured, votes)

@@ -47,8 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 # --- A database of its own ------------------------------------------------------------------------
 
 
-def fresh_database(url: str) -> None:
-    """Empty the bench database: delete the SQLite file, or drop and create the PostgreSQL database."""
+def bench_database(url: str) -> dict:
+    """The parsed BENCH_DATABASE_URL, refused unless the database's name contains 'bench'."""
     from django.core.exceptions import ImproperlyConfigured
 
     from config.env import env_database  # plain parsing, no Django settings involved
@@ -57,10 +57,16 @@ def fresh_database(url: str) -> None:
         config = env_database("BENCH_DATABASE_URL", url)
     except ImproperlyConfigured as exc:
         sys.exit(f"bench: {exc}")
+    # A guard, since a run empties it or writes into it: a mistyped URL must not touch a real database.
+    if "bench" not in Path(config["NAME"]).name:
+        sys.exit(f"bench: refusing to use {config['NAME']!r}; the database name must contain 'bench'.")
+    return config
+
+
+def fresh_database(url: str) -> None:
+    """Empty the bench database: delete the SQLite file, or drop and create the PostgreSQL database."""
+    config = bench_database(url)
     name = config["NAME"]
-    # A guard, since this deletes everything in it: a mistyped URL must not wipe a real database.
-    if "bench" not in Path(name).name:
-        sys.exit(f"bench: refusing to empty {name!r}; the database name must contain 'bench'.")
     if config["ENGINE"] == "django.db.backends.sqlite3":
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm", "-journal"):
