@@ -75,8 +75,10 @@ TARGETS = [
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.splitlines()[0])
     size = parser.add_argument_group("data (seed_demo arguments of the two topics)")
-    size.add_argument("--large", default="5000,1000,50000,500000", help="users,threads,replies,votes (the issue's)")
-    size.add_argument("--small", default="200,20,500,5000", help="users,threads,replies,votes (1%% of the large)")
+    size.add_argument(
+        "--large", type=sizes, default="5000,1000,50000,500000", help="users,threads,replies,votes (the issue's)"
+    )
+    size.add_argument("--small", type=sizes, default="200,20,500,5000", help="users,threads,replies,votes (1%% of it)")
     size.add_argument("--reuse", action="store_true", help="keep the database of the previous run: skip seeding")
     load = parser.add_argument_group("load")
     load.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
@@ -94,7 +96,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def sizes(text: str) -> dict:
-    users, threads, replies, votes = (int(n) for n in text.split(","))
+    """users,threads,replies,votes as seed_demo's keyword arguments."""
+    try:
+        users, threads, replies, votes = (int(n) for n in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give four whole numbers, users,threads,replies,votes") from None
     return {"users": users, "threads": threads, "replies": replies, "votes": votes}
 
 
@@ -111,7 +117,7 @@ def seed(args) -> None:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    for slug, shape, rng_seed in ((SMALL, sizes(args.small), 1), (LARGE, sizes(args.large), 2)):
+    for slug, shape, rng_seed in ((SMALL, args.small, 1), (LARGE, args.large, 2)):
         began = time.perf_counter()
         out = io.StringIO()
         call_command("seed_demo", topic=slug, seed=rng_seed, no_progress=True, stdout=out, **shape)
@@ -169,20 +175,23 @@ def endpoints() -> list[Endpoint]:
 class Votes:
     """Hands out (token, reply) pairs no one has used: every vote is a fresh cast, never a no-op repeat."""
 
+    SPREAD = 64  # consecutive votes on different replies, then the next voter
+
     def __init__(self, tokens: list[str], targets: list[int]):
         self.tokens, self.targets = tokens, targets
-        self.available = len(tokens) * len(targets)
+        self.available = len(tokens) * (len(targets) // self.SPREAD) * self.SPREAD
         self._taken = itertools.count()
         self._lock = threading.Lock()
 
     def next(self) -> tuple[str, int]:
-        # Consecutive votes go to different replies: handing one reply to all clients at once would measure
-        # its row lock, not a vote.
+        # Replies change with every vote, or all the clients would queue on one reply's row lock; voters
+        # change every SPREAD votes, or one voter's throttle history would grow with the whole run.
         with self._lock:
             i = next(self._taken)
         if i >= self.available:
             raise RuntimeError("bench: out of fresh (voter, reply) pairs")
-        return self.tokens[i // len(self.targets)], self.targets[i % len(self.targets)]
+        block, j = divmod(i, len(self.tokens) * self.SPREAD)
+        return self.tokens[j // self.SPREAD], self.targets[block * self.SPREAD + j % self.SPREAD]
 
 
 def call(port: int, endpoint: Endpoint, votes: Votes) -> tuple[float, int, bytes]:
@@ -246,7 +255,7 @@ def drive(port: int, args, measured: list[Endpoint], votes: Votes) -> float:
 # --- Queries and EXPLAIN, in-process ---------------------------------------------------------------
 
 
-def count_queries(measured: list[Endpoint], votes: Votes, name: str, cached: bool, redis_url: str) -> dict:
+def count_queries(measured: list[Endpoint], votes: Votes, cached: bool, redis_url: str) -> dict:
     """Each endpoint's query count through django.test.Client, with the summary cache as the pass has it;
     returns each endpoint's SQL."""
     from django.db import connection
@@ -462,7 +471,7 @@ def main(argv=None) -> None:
         if cached:
             flush_redis(redis_url)
         measured = endpoints()
-        statements = count_queries(measured, votes, name, cached, redis_url)
+        statements = count_queries(measured, votes, cached, redis_url)
         plan = plan or explain(statements)
         port = free_port(args.port)
         server = serve(url, port, args, redis_url if cached else None, log)
