@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from discussions.models import DailyTally, Position, Reply, Stance, StanceTally, Thread, Topic
@@ -55,10 +55,12 @@ def thread_for_summary(*, pk) -> Thread:
 
 
 def reply_list() -> QuerySet[Reply]:
-    """Visible replies only: withdrawn and hidden ones are gone for readers."""
+    """Visible replies only (withdrawn and hidden ones are gone for readers), with the names ReplySerializer shows."""
+    # The three names as columns of the same joins rather than select_related's three whole rows per reply:
+    # building those model instances was a fifth of a reply page's time (and of an uncached summary's).
     return (
         Reply.objects.filter(state=Reply.State.VISIBLE)
-        .select_related("author", "stance", "topic")
+        .annotate(topic_slug=F("topic__slug"), stance_slug=F("stance__slug"), author_username=F("author__username"))
         .order_by("created_at", "id")
     )
 

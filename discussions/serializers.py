@@ -89,13 +89,15 @@ class VoteCountSerializer(serializers.Serializer):
     down = serializers.IntegerField()
 
 
+# Serialises the rows of selectors.reply_list(), which carry the topic's and stance's slugs and the author's
+# name as columns (no docstring: it would become the schema's description of a reply).
 class ReplySerializer(serializers.ModelSerializer):
     thread = serializers.IntegerField(source="thread_id", read_only=True)
-    topic = serializers.SlugField(source="topic.slug", read_only=True)
+    topic = serializers.SlugField(source="topic_slug", read_only=True)
     parent = serializers.IntegerField(source="parent_id", read_only=True, allow_null=True)
-    author = serializers.CharField(source="author.username", read_only=True)
+    author = serializers.CharField(source="author_username", read_only=True)
     author_id = serializers.IntegerField(read_only=True)
-    stance = serializers.SlugField(source="stance.slug", read_only=True)
+    stance = serializers.SlugField(source="stance_slug", read_only=True)
     best = serializers.FloatField(
         source="wilson", read_only=True, help_text="Wilson lower bound (95%) of the upvote share: the `best` ordering."
     )
@@ -140,12 +142,12 @@ class ReplySerializer(serializers.ModelSerializer):
         return {
             "id": reply.pk,
             "thread": reply.thread_id,
-            "topic": reply.topic.slug,
+            "topic": reply.topic_slug,
             "parent": reply.parent_id,
-            "author": reply.author.username,
+            "author": reply.author_username,
             "author_id": reply.author_id,
             "body": reply.body,
-            "stance": reply.stance.slug,
+            "stance": reply.stance_slug,
             "upvotes": reply.upvotes,
             "downvotes": reply.downvotes,
             "score": reply.score,

@@ -55,4 +55,4 @@ def test_a_page_of_replies_reads_the_same(debate):
 
 
 def test_the_json_keys_are_the_declared_fields(debate):
-    assert list(ReplySerializer(debate[0]).data) == ReplySerializer.Meta.fields
+    assert list(ReplySerializer(selectors.reply_get(pk=debate[0].pk)).data) == ReplySerializer.Meta.fields
