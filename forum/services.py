@@ -154,40 +154,31 @@ def _log_switch(*, actor, target, target_type: str, field: str, value: bool, act
     )
 
 
+def _thread_switch(*, actor, thread_id: int, field: str, value: bool, actions: tuple, reason: str) -> Thread:
+    thread, changed = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, **{field: value})
+    if changed:  # already so: nothing happened, so nothing is logged
+        _log_switch(
+            actor=actor, target=thread, target_type="thread", field=field, value=value, actions=actions, reason=reason
+        )
+    return thread
+
+
 @transaction.atomic
 def thread_lock(*, actor, thread_id: int, locked: bool, reason: str = "") -> Thread:
     """Lock (no new replies) or unlock a thread; already so, nothing is logged."""
-    thread, changed = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_locked=locked)
-    if changed:
-        actions = (ModerationAction.Action.LOCK_THREAD, ModerationAction.Action.UNLOCK_THREAD)
-        _log_switch(
-            actor=actor,
-            target=thread,
-            target_type="thread",
-            field="is_locked",
-            value=locked,
-            actions=actions,
-            reason=reason,
-        )
-    return thread
+    actions = (ModerationAction.Action.LOCK_THREAD, ModerationAction.Action.UNLOCK_THREAD)
+    return _thread_switch(
+        actor=actor, thread_id=thread_id, field="is_locked", value=locked, actions=actions, reason=reason
+    )
 
 
 @transaction.atomic
 def thread_pin(*, actor, thread_id: int, pinned: bool, reason: str = "") -> Thread:
-    """Pin a thread to the top of its topic's list, or unpin it."""
-    thread, changed = discussion_services.thread_moderate(actor=actor, thread_id=thread_id, is_pinned=pinned)
-    if changed:
-        actions = (ModerationAction.Action.PIN_THREAD, ModerationAction.Action.UNPIN_THREAD)
-        _log_switch(
-            actor=actor,
-            target=thread,
-            target_type="thread",
-            field="is_pinned",
-            value=pinned,
-            actions=actions,
-            reason=reason,
-        )
-    return thread
+    """Pin a thread to the top of its topic's list, or unpin it; already so, nothing is logged."""
+    actions = (ModerationAction.Action.PIN_THREAD, ModerationAction.Action.UNPIN_THREAD)
+    return _thread_switch(
+        actor=actor, thread_id=thread_id, field="is_pinned", value=pinned, actions=actions, reason=reason
+    )
 
 
 @transaction.atomic
