@@ -330,7 +330,8 @@ def answers(port: int, path: str) -> bool:
 def serve(url: str, port: int, args, redis_url: str | None, log: Path) -> subprocess.Popen:
     """`make serve` on the bench database, throttles lifted (the voters would hit 300/hour), until it answers."""
     kept = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
-    env = {name: os.environ[name] for name in kept if name in os.environ} | {
+    # libpq's own variables (PGPASSWORD, PGSSLMODE…) stay: the seeding connected with them, so must the server.
+    env = {name: value for name, value in os.environ.items() if name in kept or name.startswith("PG")} | {
         "DATABASE_URL": url,
         "PORT": str(port),
         "HOST": "127.0.0.1",
@@ -385,10 +386,16 @@ def workers_of(log: Path) -> str:
 
 
 def redis_answers(redis_url: str) -> bool:
+    """Whether the bench's Redis answers; refuses database 0 before anything is seeded or emptied."""
     import redis
 
+    client = redis.Redis.from_url(redis_url, socket_timeout=2)
+    # A guard, as for the database: database 0 is where an application's cache usually lives, and the
+    # run empties the one it is given.
+    if client.connection_pool.connection_kwargs.get("db", 0) == 0:
+        sys.exit(f"bench: refusing to empty Redis database 0 ({redis_url}); give BENCH_REDIS_URL a number of its own")
     try:
-        return bool(redis.Redis.from_url(redis_url, socket_timeout=2).ping())
+        return bool(client.ping())
     except redis.RedisError as exc:
         step(f"Redis at {redis_url} is not answering ({exc})")
         return False
@@ -398,7 +405,7 @@ def flush_redis(redis_url: str) -> None:
     """Empty the bench's Redis database (a number of its own), so no earlier run's entries answer."""
     import redis
 
-    redis.Redis.from_url(redis_url, socket_timeout=2).flushdb()
+    redis.Redis.from_url(redis_url, socket_timeout=2).flushdb()  # not database 0: redis_answers refused it
 
 
 # --- Report ---------------------------------------------------------------------------------------
@@ -435,6 +442,9 @@ def report(name: str, measured: list[Endpoint], elapsed: float, clients: int, wo
 
 
 def main(argv=None) -> None:
+    # A SIGTERM (a CI timeout, kill) becomes SystemExit, so the finally blocks stop the server: it runs in
+    # a session of its own and would outlive the bench.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     if not url.startswith(("postgres://", "postgresql://")):

@@ -4,7 +4,7 @@ import logging
 import math
 from collections import Counter, defaultdict
 
-from django.db import OperationalError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
@@ -217,37 +217,43 @@ def _audit_daily(report: list, fix: bool) -> None:
             DailyTally.objects.update_or_create(topic_id=key[0], stance_id=key[1], day=key[2], defaults=changes)
 
 
+# Errors that mean a write raced this transaction, which rolled back whole: a row it read changed since its
+# snapshot (40001), a row it was creating appeared meanwhile (23505), or two writers locked in turn (40P01).
+RACED = {"40001", "23505", "40P01"}
+
+
 def _one_snapshot() -> None:
     """Have every read of the transaction just begun see one snapshot (PostgreSQL's REPEATABLE READ)."""
     # Under READ COMMITTED each query sees its own snapshot, so a vote landing between the recount and the
     # read of the stored counter looked like a mismatch. With one snapshot nothing races the counts, and a
     # repair that meets a row changed since fails with a serialization error instead of writing a stale
-    # count. Inside a caller's transaction it is too late to choose, and the caller's choice stands.
-    # SQLite needs nothing: its write transaction (BEGIN IMMEDIATE) already holds the whole database.
-    connection = transaction.get_connection()
-    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    # count. SQLite needs nothing: its write transaction (BEGIN IMMEDIATE) already holds the whole database.
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 def tallies_audit(*, fix: bool = False, attempts: int = 3) -> list[str]:
     """Recount replies, threads, topics, stance tallies, participations and daily roll-ups; fix if asked."""
+    connection = transaction.get_connection()
+    # Only a transaction of its own can choose its isolation and start again; inside a caller's, the
+    # caller's isolation stands and a race is the caller's to handle.
+    own = connection.get_autocommit() and not connection.in_atomic_block
     attempt = 1
     while True:
         try:
-            return _audit(fix)
-        except OperationalError as exc:
-            # 40001: a write changed a row this repair was about to set; the whole repair rolled back.
-            if getattr(exc.__cause__, "sqlstate", None) != "40001" or attempt == attempts:
+            return _audit(fix, one_snapshot=own and connection.vendor == "postgresql")
+        except (OperationalError, IntegrityError) as exc:
+            if not own or getattr(exc.__cause__, "sqlstate", None) not in RACED or attempt == attempts:
                 raise
             log.warning("tallies_audit: a write raced the repair (attempt %s of %s); starting again", attempt, attempts)
             attempt += 1
 
 
-def _audit(fix: bool) -> list[str]:
+def _audit(fix: bool, *, one_snapshot: bool) -> list[str]:
     report: list[str] = []
     with transaction.atomic():  # a repair lands whole or not at all
-        _one_snapshot()
+        if one_snapshot:
+            _one_snapshot()
         _audit_replies(report, fix)
         _audit_threads_and_topics(report, fix)
         _audit_stance_tallies(report, fix)

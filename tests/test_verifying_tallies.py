@@ -234,9 +234,9 @@ def test_every_corruption_at_once_is_reported_and_fixed(debate, topic, anon):
 
 
 @pytest.fixture
-def vote_lands_mid_audit(monkeypatch):
-    """Make `vote(user, reply)` commit on another connection at the audit's first read of positions, which
-    falls between its recount of votes and its read of the replies' stored counters; once only."""
+def mid_audit(monkeypatch):
+    """Register writes to commit on another connection at the audit's first read of positions, which falls
+    between its recount of votes and its read of the replies' stored counters; each runs once."""
     import threading
 
     from django.db import connections
@@ -249,21 +249,26 @@ def vote_lands_mid_audit(monkeypatch):
         @property
         def objects(self):
             while pending:
-                user, reply = pending.pop()
+                write = pending.pop()
 
-                def cast(user=user, reply=reply):
+                def run(write=write):
                     try:
-                        services.vote_cast(actor=user, reply_id=reply.pk, value=1)
+                        write()
                     finally:
                         connections.close_all()
 
-                writer = threading.Thread(target=cast)
+                writer = threading.Thread(target=run)
                 writer.start()
                 writer.join()
             return real.objects
 
     monkeypatch.setattr(audit, "Position", Interleaved())
-    return lambda user, reply: pending.append((user, reply))
+    return pending.append
+
+
+@pytest.fixture
+def vote_lands_mid_audit(mid_audit):
+    return lambda user, reply: mid_audit(lambda: services.vote_cast(actor=user, reply_id=reply.pk, value=1))
 
 
 postgresql_only = pytest.mark.skipif(
@@ -296,4 +301,22 @@ def test_a_repair_raced_by_a_vote_starts_again_and_both_count(vote_lands_mid_aud
     assert code == 1
     assert f"reply {reply.pk}: upvotes is 6, recount gives 1" in out
     assert Reply.objects.get(pk=reply.pk).upvotes == 1
+    assert run() == (0, [CLEAN], "")
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_repair_creating_a_row_a_new_reply_creates_meanwhile_starts_again(mid_audit, reply, thread, caplog):
+    lost = StanceTally.objects.filter(thread=thread, stance__slug="pro-openai")
+    lost.delete()  # a missing counter row, which --fix creates
+    mid_audit(lambda: make_reply(thread=thread, author=UserFactory(username="late"), stance="pro-openai"))
+
+    code, out, _ = run("--fix")
+
+    # The post created the row after the audit's snapshot: the audit's INSERT met it (23505) and rolled back;
+    # the second attempt found the row holding the new reply alone and set it from the recount.
+    assert "a write raced the repair (attempt 1 of 3)" in caplog.text
+    assert code == 1
+    assert any(line.startswith(f"stance tally topic {thread.topic_id} thread {thread.pk}") for line in out), out
+    assert lost.get().replies == 2
     assert run() == (0, [CLEAN], "")
