@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.summary import bench_database, fresh_database, machine, setup_django
+from bench.summary import bench_database, fresh_database, machine, percentile_ms, setup_django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/forum_bench_live"
@@ -81,10 +81,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     size.add_argument("--small", type=sizes, default="200,20,500,5000", help="users,threads,replies,votes (1%% of it)")
     size.add_argument("--reuse", action="store_true", help="keep the database of the previous run: skip seeding")
     load = parser.add_argument_group("load")
-    load.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
-    load.add_argument("--requests", type=int, default=400, help="timed requests per endpoint and pass (400)")
-    load.add_argument("--rounds", type=int, default=8, help="bursts per endpoint, taken in turn (default 8)")
-    load.add_argument("--workers", type=int, default=None, help="WEB_CONCURRENCY (default: make serve's own)")
+    load.add_argument("--clients", type=positive, default=8, help="concurrent clients (default 8)")
+    load.add_argument("--requests", type=positive, default=400, help="timed requests per endpoint and pass (400)")
+    load.add_argument("--rounds", type=positive, default=8, help="bursts per endpoint, taken in turn (default 8)")
+    load.add_argument("--workers", type=positive, default=None, help="WEB_CONCURRENCY (default: make serve's own)")
     load.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     load.add_argument(
         "--passes",
@@ -93,6 +93,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         "(default: both, in that order)",
     )
     return parser.parse_args(argv)
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of 1 or more")
+    return value
 
 
 def sizes(text: str) -> dict:
@@ -158,8 +168,7 @@ class Endpoint:
     queries: int = 0  # in one request, counted in-process before the server starts
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.times)
-        return ordered[max(0, math.ceil(p * len(ordered)) - 1)] * 1000  # nearest rank, in ms
+        return percentile_ms(self.times, p)
 
 
 def endpoints() -> list[Endpoint]:

@@ -304,6 +304,12 @@ def peak_rss_mb() -> float:
 # --- Timing ---------------------------------------------------------------------------------------
 
 
+def percentile_ms(seconds: list[float], p: float) -> float:
+    """The nearest-rank p-th percentile of timings in seconds, in milliseconds."""
+    ordered = sorted(seconds)
+    return ordered[max(0, math.ceil(p * len(ordered)) - 1)] * 1000
+
+
 @dataclass
 class Measure:
     label: str
@@ -315,8 +321,7 @@ class Measure:
     listed: int = 0
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.times)
-        return ordered[max(0, math.ceil(p * len(ordered)) - 1)] * 1000  # nearest rank, in ms
+        return percentile_ms(self.times, p)
 
     @property
     def mean(self) -> float:
