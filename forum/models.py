@@ -1,4 +1,4 @@
-"""The people and the order around the debate: accounts, flags, suspensions and the moderation log."""
+"""The base layer: accounts, suspensions and the moderation log. Nothing here knows the debate's models."""
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -6,57 +6,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from discussions.models import Reply
-
 
 class User(AbstractUser):
     """The forum's account; its own model from the first migration so it can grow fields later."""
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
-
-
-class Flag(models.Model):
-    """A reader's report of a reply; open flags form the moderators' queue."""
-
-    class Reason(models.TextChoices):
-        SPAM = "spam", "spam"
-        ABUSE = "abuse", "abuse"
-        OFF_TOPIC = "off-topic", "off-topic"
-        WRONG_STANCE = "wrong-stance", "wrong stance"
-        OTHER = "other", "other"
-
-    class State(models.TextChoices):
-        OPEN = "open", "open"
-        RESOLVED = "resolved", "resolved: reply hidden"
-        DISMISSED = "dismissed", "dismissed"
-
-    reply = models.ForeignKey(Reply, on_delete=models.PROTECT, related_name="flags")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flags")
-    reason = models.CharField(max_length=20, choices=Reason.choices)
-    text = models.TextField(blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    handled_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["reporter", "reply"], condition=Q(state="open"), name="flag_one_open_per_user_and_reply"
-            ),
-            models.CheckConstraint(condition=Q(state__in=["open", "resolved", "dismissed"]), name="flag_state_valid"),
-        ]
-        indexes = [
-            models.Index(fields=["created_at", "id"], condition=Q(state="open"), name="flag_open_queue_idx"),
-            models.Index(fields=["reply", "state"], name="flag_reply_state_idx"),
-        ]
-
-    def __str__(self):
-        return f"{self.reason} flag on reply #{self.reply_id}"
 
 
 class Suspension(models.Model):

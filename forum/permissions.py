@@ -1,24 +1,35 @@
-"""Permissions the forum adds to every API view through DEFAULT_PERMISSION_CLASSES."""
+"""Who may do what: the checks every write service runs, and the DRF permission built on them."""
 
 from django.utils import formats
 from rest_framework import permissions
 
-from discussions.permissions import can_moderate
-from forum.services import user_is_suspended
+from forum.errors import NotAllowed
+from forum.selectors import suspension_in_force
+
+# A permission stored in the database on discussions' Reply model, named by string: checking it imports nothing.
+MODERATE_REPLY = "discussions.moderate_reply"
 
 
-class NotSuspended(permissions.BasePermission):
-    """A suspended user keeps reading but every write answers 403 saying until when and why."""
+def can_moderate(user) -> bool:
+    """Moderators hold the reply-moderation permission (superusers hold every permission)."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(MODERATE_REPLY))
 
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS or not request.user.is_authenticated:
-            return True
-        suspension = user_is_suspended(request.user)
-        if suspension is None:
-            return True
-        until = formats.date_format(suspension.ends_at, "DATETIME_FORMAT") if suspension.ends_at else "lifted"
-        self.message = f"Your account is suspended until {until}: {suspension.reason}"
-        return False
+
+def refuse_unless_moderator(actor) -> None:
+    if not can_moderate(actor):
+        raise NotAllowed("Only moderators may do this.")
+
+
+def refuse_if_suspended(actor) -> None:
+    """A suspended user keeps reading, but every write refuses them saying until when and why.
+
+    `actor` None is the system (seed and maintenance commands), never suspended.
+    """
+    suspension = suspension_in_force(actor)
+    if suspension is None:
+        return
+    until = formats.date_format(suspension.ends_at, "DATETIME_FORMAT") if suspension.ends_at else "lifted"
+    raise NotAllowed(f"Your account is suspended until {until}: {suspension.reason}")
 
 
 class IsModerator(permissions.BasePermission):

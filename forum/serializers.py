@@ -1,7 +1,34 @@
+"""Account and moderation-log JSON, and the strict text and id fields both apps' serializers use."""
+
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
-from discussions.serializers import TextField
+
+class TextField(serializers.CharField):
+    """Text that must arrive as a JSON string: DRF's CharField would turn 12 or 1.5 into "12"/"1.5"."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class IdField(serializers.IntegerField):
+    """An id: a JSON integer (or, from HTML forms, a string of digits); floats and booleans are refused."""
+
+    default_error_messages = {"invalid": "A valid integer id is required."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isdigit())):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -31,20 +58,6 @@ class MeSerializer(serializers.Serializer):
     is_moderator = serializers.BooleanField()
     is_staff = serializers.BooleanField()
     date_joined = serializers.DateTimeField()
-
-
-class FlagInputSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=["spam", "abuse", "off-topic", "wrong-stance", "other"])
-    text = TextField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class FlagSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    reply = serializers.IntegerField(source="reply_id")
-    reason = serializers.CharField()
-    text = serializers.CharField()
-    state = serializers.CharField()
-    created_at = serializers.DateTimeField()
 
 
 class ModerationActionSerializer(serializers.Serializer):

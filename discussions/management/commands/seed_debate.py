@@ -1,14 +1,18 @@
 """Seed the debate described in discussions.seed_content; safe to run any number of times."""
 
+import contextlib
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection
 
 from discussions import seed_content, services
-from discussions.models import Thread, Topic
+from discussions.models import Reply, Thread, Topic
 
 SEED_USERNAME = "debate-seed"
+# Any fixed 64-bit number: the key of the advisory lock that queues concurrent seeders.
+SEED_LOCK_KEY = 0x5EED_DEBA7E
 
 
 class Command(BaseCommand):
@@ -17,23 +21,22 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         seed_user = self._seed_user()
         topic_spec = seed_content.TOPIC
-        with transaction.atomic():
-            self._lock(seed_user)
+        with _seeders_queued():
             topic_created = not Topic.objects.filter(slug=topic_spec["slug"]).exists()
             if topic_created:
-                services.topic_create(**topic_spec, stances=seed_content.STANCES)
-        topic = Topic.objects.get(slug=topic_spec["slug"])
-
-        created = present = 0
-        for spec in seed_content.THREADS:
-            # One transaction per thread: a crash leaves whole threads or none, and a rerun finishes the rest.
-            with transaction.atomic():
-                self._lock(seed_user)
-                if Thread.objects.filter(topic=topic, author=seed_user, title=spec["title"].strip()).exists():
+                services.topic_create(actor=None, **topic_spec, stances=seed_content.STANCES)
+            topic = Topic.objects.get(slug=topic_spec["slug"])
+            created = present = 0
+            for spec in seed_content.THREADS:
+                # Each thread and each reply is its service's own transaction; a crash leaves whole posts, and a
+                # rerun finds what is there (by author and text) and posts only the rest.
+                thread = Thread.objects.filter(topic=topic, author=seed_user, title=spec["title"].strip()).first()
+                if thread is None:
+                    thread = self._create_thread(seed_user, topic, spec)
+                    created += 1
+                else:
                     present += 1
-                    continue
-                self._create_thread(seed_user, topic, spec)
-                created += 1
+                self._answer(seed_user, thread, spec)
 
         self.stdout.write(
             f"seed_debate: topic {topic.slug} {'created' if topic_created else 'already present'} — "
@@ -53,17 +56,19 @@ class Command(BaseCommand):
         return user
 
     @staticmethod
-    def _lock(user):
-        # Serialises concurrent seeders between their existence check and their writes (a no-op on SQLite).
-        get_user_model().objects.select_for_update().get(pk=user.pk)
-
-    @staticmethod
     def _create_thread(actor, topic, spec):
         opening = spec["opening"]
-        thread = services.thread_create(
+        return services.thread_create(
             actor=actor, topic_slug=topic.slug, title=spec["title"], body=opening["body"], stance_slug=opening["stance"]
         )
+
+    @staticmethod
+    def _answer(actor, thread, spec):
+        """Post the thread's seeded replies that are not there yet."""
+        posted = set(Reply.objects.filter(thread=thread, author=actor).values_list("body", flat=True))
         for reply in spec["replies"]:
+            if reply["body"].strip() in posted:
+                continue
             services.reply_create(
                 actor=actor,
                 thread_id=thread.pk,
@@ -71,3 +76,18 @@ class Command(BaseCommand):
                 stance_slug=reply["stance"],
                 parent_id=thread.opening_reply_id if reply.get("answers_opening") else None,
             )
+
+
+@contextlib.contextmanager
+def _seeders_queued():
+    """Two seeders at once take turns (a PostgreSQL session lock; SQLite has a single writer anyway)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [SEED_LOCK_KEY])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SEED_LOCK_KEY])

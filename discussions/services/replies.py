@@ -1,0 +1,114 @@
+"""Posting, editing and withdrawing replies."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from discussions import bookkeeping
+from discussions.models import Reply, ReplyRevision, Stance, Thread
+from discussions.services.lookups import (
+    locked_visible_reply,
+    refuse_if_locked,
+    refuse_unless_author_or_moderator,
+    stance_of_topic,
+)
+from discussions.summary_cache import summary_invalidate
+from discussions.text import BODY_MAX_LENGTH, clean_text
+from forum.errors import Invalid
+from forum.models import ModerationAction
+from forum.permissions import refuse_if_suspended
+from forum.services import moderation_log_append
+
+
+def insert_reply(*, actor, thread: Thread, stance: Stance, stances: list[Stance], body: str, parent) -> Reply:
+    """Insert a reply and count it everywhere (also a thread's opening post)."""
+    reply = Reply.objects.create(
+        topic_id=thread.topic_id,
+        thread=thread,
+        parent=parent,
+        author=actor,
+        stance=stance,
+        body=body,
+        votes_by_stance={s.slug: {"up": 0, "down": 0} for s in stances},
+    )
+    bookkeeping.reply_counted(reply, 1, is_new=True, now=reply.created_at)
+    return reply
+
+
+def reply_create(*, actor, thread_id: int, body: str, stance_slug: str, parent_id: int | None = None) -> Reply:
+    """Post a reply in a thread with one of its topic's stances, optionally answering a reply there."""
+    refuse_if_suspended(actor)
+    body = clean_text("body", body, BODY_MAX_LENGTH)
+    with transaction.atomic(durable=True):
+        thread = Thread.objects.select_related("topic").filter(pk=thread_id).first()
+        if thread is None:
+            raise Invalid.on("thread", f"No thread with id {thread_id}.")
+        refuse_if_locked(thread.topic, thread)
+        stance, stances = stance_of_topic(thread.topic, stance_slug)
+        parent = None
+        if parent_id is not None:
+            parent = Reply.objects.filter(pk=parent_id, thread=thread, state=Reply.State.VISIBLE).first()
+            if parent is None:
+                raise Invalid.on("parent", f"No visible reply {parent_id} in thread {thread.pk}.")
+        return insert_reply(actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=parent)
+
+
+def reply_edit(*, actor, reply: Reply, body: str | None, stance_slug: str | None, reason: str) -> Reply:
+    """Change a locked reply's body or stance, keeping a revision; logged when the reply is someone else's."""
+    new_body = reply.body if body is None else clean_text("body", body, BODY_MAX_LENGTH)
+    old_stance = new_stance = reply.stance
+    if stance_slug is not None:
+        new_stance = stance_of_topic(reply.topic, stance_slug)[0]
+    if new_body == reply.body and new_stance.pk == old_stance.pk:
+        return reply
+    ReplyRevision.objects.create(reply=reply, body=reply.body, stance_id=reply.stance_id, edited_by=actor)
+    if new_stance.pk != old_stance.pk:
+        bookkeeping.stance_changed(reply, old_stance_id=old_stance.pk, new_stance_id=new_stance.pk)
+    old_body = reply.body
+    reply.body = new_body
+    reply.stance = new_stance
+    reply.save(update_fields=["body", "stance", "updated_at"])
+    summary_invalidate(reply.topic_id)  # its text may be among the best replies shown
+    if actor.pk != reply.author_id:
+        before, after = {}, {}
+        if new_stance.pk != old_stance.pk:
+            before["stance"], after["stance"] = old_stance.slug, new_stance.slug
+        if new_body != old_body:
+            before["body"], after["body"] = old_body, new_body
+        action = ModerationAction.Action.CHANGE_STANCE if "stance" in before else ModerationAction.Action.EDIT_REPLY
+        moderation_log_append(
+            actor=actor, action=action, target=reply, target_type="reply", reason=reason, before=before, after=after
+        )
+    return reply
+
+
+def reply_update(
+    *, actor, reply_id: int, body: str | None = None, stance_slug: str | None = None, reason: str = ""
+) -> Reply:
+    """Edit a reply's body or stance (its author, or a moderator); the earlier version is kept as a revision."""
+    refuse_if_suspended(actor)
+    with transaction.atomic(durable=True):
+        reply = locked_visible_reply(reply_id)
+        refuse_unless_author_or_moderator(actor, reply, "edit")
+        return reply_edit(actor=actor, reply=reply, body=body, stance_slug=stance_slug, reason=reason)
+
+
+def reply_withdraw(*, actor, reply_id: int) -> Reply:
+    """Withdraw a reply: it leaves every list and count but stays in the database."""
+    refuse_if_suspended(actor)
+    with transaction.atomic(durable=True):
+        reply = locked_visible_reply(reply_id)
+        refuse_unless_author_or_moderator(actor, reply, "withdraw")
+        reply.state = Reply.State.WITHDRAWN
+        reply.withdrawn_at = timezone.now()
+        reply.save(update_fields=["state", "withdrawn_at", "updated_at"])
+        bookkeeping.reply_counted(reply, -1, now=reply.withdrawn_at)
+        if actor.pk != reply.author_id:
+            moderation_log_append(
+                actor=actor,
+                action=ModerationAction.Action.WITHDRAW_REPLY,
+                target=reply,
+                target_type="reply",
+                before={"state": Reply.State.VISIBLE},
+                after={"state": Reply.State.WITHDRAWN},
+            )
+        return reply

@@ -1,0 +1,121 @@
+"""Creating topics with their stances, editing them, and locking them (moderators)."""
+
+from django.db import IntegrityError, transaction
+
+from discussions.models import Stance, Topic
+from discussions.summary_cache import summary_invalidate
+from discussions.text import (
+    BODY_MAX_LENGTH,
+    SLUG,
+    STANCE_LABEL_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    clean_optional_text,
+    clean_text,
+)
+from forum.errors import Invalid, NotFound
+from forum.models import ModerationAction
+from forum.permissions import refuse_if_suspended, refuse_unless_moderator
+from forum.services import moderation_log_append
+
+
+def _cleaned_stances(stances: list[dict]) -> list[Stance]:
+    if len(stances) < 2:
+        raise Invalid.on("stances", "A debate needs at least two stances.")
+    cleaned = []
+    for stance in stances:
+        stance_slug = stance.get("slug")
+        if not isinstance(stance_slug, str) or not SLUG.fullmatch(stance_slug) or len(stance_slug) > 50:
+            raise Invalid.on("stances", f"Stance slug {stance_slug!r}: use 1 to 50 letters, digits or hyphens.")
+        cleaned.append(
+            Stance(
+                slug=stance_slug,
+                label=clean_text("stances", stance.get("label"), STANCE_LABEL_MAX_LENGTH),
+                description=clean_optional_text("stances", stance.get("description", ""), BODY_MAX_LENGTH),
+                position=len(cleaned),
+            )
+        )
+    if len({s.slug for s in cleaned}) != len(cleaned):
+        raise Invalid.on("stances", "Stance slugs must be unique within a topic.")
+    return cleaned
+
+
+def topic_create(*, actor, slug: str, title: str, question: str, description: str = "", stances: list[dict]) -> Topic:
+    """Create a topic with its ordered stances (each a dict with slug, label and optional description).
+
+    `actor` None is the system (seed commands); people are checked for a suspension.
+    """
+    refuse_if_suspended(actor)
+    if not isinstance(slug, str) or not SLUG.fullmatch(slug) or len(slug) > 80:
+        raise Invalid.on("slug", "Use 1 to 80 letters, digits, hyphens or underscores.")
+    cleaned = _cleaned_stances(stances)
+    fields = {
+        "title": clean_text("title", title, TITLE_MAX_LENGTH),
+        "question": clean_text("question", question, BODY_MAX_LENGTH),
+        "description": clean_optional_text("description", description, BODY_MAX_LENGTH),
+    }
+    taken = Invalid.on("slug", f"A topic with slug '{slug}' already exists.")
+    try:
+        with transaction.atomic(durable=True):
+            topic = Topic.objects.create(slug=slug, **fields)
+            for stance in cleaned:
+                stance.topic = topic
+            Stance.objects.bulk_create(cleaned)
+    except IntegrityError:  # the slug is unique in the database; caught once the transaction has rolled back
+        raise taken from None
+    return topic
+
+
+def _lock(*, actor, topic_id: int, locked: bool, reason: str) -> Topic:
+    topic = Topic.objects.select_for_update().filter(pk=topic_id).first()
+    if topic is None:
+        raise NotFound("No such topic.")
+    if topic.is_locked == locked:
+        return topic
+    topic.is_locked = locked
+    topic.save(update_fields=["is_locked", "updated_at"])
+    moderation_log_append(
+        actor=actor,
+        action=ModerationAction.Action.LOCK_TOPIC if locked else ModerationAction.Action.UNLOCK_TOPIC,
+        target=topic,
+        target_type="topic",
+        reason=reason,
+        before={"is_locked": not locked},
+        after={"is_locked": locked},
+    )
+    return topic
+
+
+def topic_lock(*, actor, topic_id: int, locked: bool, reason: str = "") -> Topic:
+    """Lock (no new threads or replies) or unlock a whole topic (moderators), logged; already so, nothing."""
+    refuse_unless_moderator(actor)
+    refuse_if_suspended(actor)
+    with transaction.atomic(durable=True):
+        return _lock(actor=actor, topic_id=topic_id, locked=locked, reason=reason)
+
+
+def topic_update(*, actor, topic: Topic, **fields) -> Topic:
+    """Change a topic's title, question or description, and its lock (moderators only, logged).
+    Stances are edited in the admin."""
+    allowed = {"title", "question", "description", "is_locked"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise Invalid({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    is_locked = fields.pop("is_locked", None)
+    if is_locked is not None:  # first, so a refusal comes before anything else is looked at
+        refuse_unless_moderator(actor)
+    refuse_if_suspended(actor)
+    if "title" in fields:
+        fields["title"] = clean_text("title", fields["title"], TITLE_MAX_LENGTH)
+    if "question" in fields:
+        fields["question"] = clean_text("question", fields["question"], BODY_MAX_LENGTH)
+    if "description" in fields:
+        fields["description"] = clean_optional_text("description", fields["description"], BODY_MAX_LENGTH)
+    with transaction.atomic(durable=True):
+        if is_locked is not None:
+            topic.is_locked = _lock(actor=actor, topic_id=topic.pk, locked=is_locked, reason="").is_locked
+        for name, value in fields.items():
+            setattr(topic, name, value)
+        if fields:
+            topic.save(update_fields=[*fields, "updated_at"])
+        summary_invalidate(topic.pk)
+    return topic
