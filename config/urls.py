@@ -1,10 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.views import HealthApi, api_not_found
 
 urlpatterns = [
+    # Flags moved from forum to discussions; moderators' bookmarks of the old pages still land.
+    re_path(
+        r"^admin/forum/flag/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/discussions/flag/%(rest)s", permanent=True, query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("discussions.urls")),
     path("api/", include("forum.urls")),

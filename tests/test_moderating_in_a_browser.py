@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from discussions import services as discussion_services
-from tests.factories import PASSWORD, UserFactory, make_reply
+from tests.support.factories import PASSWORD, UserFactory, make_reply
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "var" / "admin-hide-reply.png"
 
@@ -53,11 +53,15 @@ def browser():
 
 
 def moderators_group():
-    """The group as its data migration makes it: a transactional test before this one may have flushed it."""
+    """The group as its migrations make it: a transactional test before this one may have flushed it."""
     migration = importlib.import_module("forum.migrations.0003_moderators_group")
     group, _ = Group.objects.get_or_create(name=migration.GROUP)
     for app_label, codenames in migration.PERMISSIONS.items():
-        group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
+        # discussions 0006 moved Flag's content type, and so its permissions, from forum to discussions.
+        labels = [app_label, "discussions"] if app_label == "forum" else [app_label]
+        permissions = Permission.objects.filter(content_type__app_label__in=labels, codename__in=codenames)
+        assert permissions.count() == len(codenames), app_label
+        group.permissions.add(*permissions)
     return group
 
 
@@ -69,6 +73,7 @@ def test_a_moderator_hides_a_reply_and_the_balance_chart_follows(live_server, br
 
     moderator = UserFactory(username="desk", is_staff=True)
     moderator.groups.add(moderators_group())
+    assert moderator.has_perm("discussions.view_flag")  # the flag queue, now under /admin/discussions/flag/
     target = make_reply(thread=thread, author=other, stance="pro-openai", body="A reply that crosses the line.")
     make_reply(thread=thread, author=UserFactory(username="calm"), stance="pro-openai", body="A civil reply.")
     discussion_services.vote_cast(actor=moderator, reply_id=target.pk, value=1)

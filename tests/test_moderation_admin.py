@@ -1,4 +1,4 @@
-"""Moderators work in the admin: every action goes through forum.services, logs itself and keeps the tallies true."""
+"""Moderators work in the admin: every action goes through a service, logs itself and keeps the tallies true."""
 
 import csv
 import datetime
@@ -11,17 +11,18 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
-from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.urls import reverse
 
 from discussions import services as discussion_services
+from discussions.admin.charts import stance_balance_svg
 from discussions.audit import tallies_audit
-from discussions.models import Reply, ReplyRevision, Stance, Thread, Topic, Vote
-from forum import services
-from forum.admin_charts import stance_balance_svg
-from forum.models import Flag, ModerationAction, Suspension
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from discussions.models import Flag, Reply, ReplyRevision, Stance, Thread, Topic, Vote
+from forum import services as forum_services
+from forum.errors import Invalid
+from forum.models import ModerationAction, Suspension
+from forum.selectors import suspension_in_force
+from tests.support.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +31,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _moderator(username="deskmod"):
-    user = UserFactory(username=username, is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))  # the group made by forum's migration 0003
-    return user
+    return ModeratorFactory(username=username)  # staff in the Moderators group, made by forum's migration 0003
 
 
 def _superuser():
@@ -59,12 +58,6 @@ def as_superuser_client(client):
     user = _superuser()
     client.force_login(user)
     return SimpleNamespace(client=client, user=user)
-
-
-@pytest.fixture
-def staff(db):
-    """Staff, but outside the Moderators group and without any permission."""
-    return UserFactory(username="staffer", is_staff=True)
 
 
 @pytest.fixture
@@ -117,9 +110,9 @@ def flagged(thread, reply, other):
     """Two open flags on `reply` (from two readers) and one on the opening reply."""
     first, second = UserFactory(username="reader1"), UserFactory(username="reader2")
     return SimpleNamespace(
-        on_reply=services.flag_create(actor=first, reply_id=reply.pk, reason="abuse", text="rude"),
-        sibling=services.flag_create(actor=second, reply_id=reply.pk, reason="spam"),
-        on_opening=services.flag_create(actor=first, reply_id=thread.opening_reply_id, reason="off-topic"),
+        on_reply=discussion_services.flag_create(actor=first, reply_id=reply.pk, reason="abuse", text="rude"),
+        sibling=discussion_services.flag_create(actor=second, reply_id=reply.pk, reason="spam"),
+        on_opening=discussion_services.flag_create(actor=first, reply_id=thread.opening_reply_id, reason="off-topic"),
     )
 
 
@@ -163,7 +156,7 @@ def test_hide_reports_replies_that_are_not_visible_and_hides_the_rest(as_moderat
     assert Reply.objects.get(pk=reply.pk).state == "hidden"
     assert Reply.objects.get(pk=withdrawn.pk).state == "withdrawn"
     assert notes(response, messages.ERROR) == [
-        f"reply #{withdrawn.pk}: is withdrawn; only visible replies can be hidden."
+        f"Reply #{withdrawn.pk} is withdrawn; only visible replies can be hidden."
     ]
     assert notes(response, messages.SUCCESS) == ["Hid 1 replies."]
     assert list(ModerationAction.objects.values_list("action", "target_id")) == [("hide", reply.pk)]
@@ -171,7 +164,7 @@ def test_hide_reports_replies_that_are_not_visible_and_hides_the_rest(as_moderat
 
 
 def test_restore_brings_a_hidden_reply_back_everywhere(desk, topic, thread, reply):
-    services.reply_hide(actor=_moderator("other-mod"), reply_id=reply.pk, reason="Mistake")
+    discussion_services.reply_hide(actor=_moderator("other-mod"), reply_id=reply.pk, reason="Mistake")
     assert summary(desk.client)["replies"] == 1
 
     response = run_action(desk.client, Reply, "restore", [reply, thread.opening_reply])
@@ -184,15 +177,15 @@ def test_restore_brings_a_hidden_reply_back_everywhere(desk, topic, thread, repl
     assert (row.before, row.after) == ({"state": "hidden"}, {"state": "visible"})
     # The opening reply was visible: reported, untouched, not logged.
     assert notes(response, messages.ERROR) == [
-        f"reply #{thread.opening_reply_id}: is visible; only hidden replies can be restored."
+        f"Reply #{thread.opening_reply_id} is visible; only hidden replies can be restored."
     ]
     assert summary(desk.client) == {"replies": 2, "pro-tester": 1, "pro-openai": 1}
     assert Thread.objects.get(pk=thread.pk).reply_count == 2
     assert tallies_audit() == []
 
 
-def test_change_stance_moves_each_reply_within_its_own_topic(desk, topic, thread, reply, other_topic, author):
-    rival_reply = make_reply(thread=make_thread(topic=other_topic, author=author), author=author)
+def test_change_stance_moves_each_reply_within_its_own_topic(desk, topic, thread, reply, rival_topic, author):
+    rival_reply = make_reply(thread=make_thread(topic=rival_topic, author=author), author=author)
     third = TopicFactory(slug="third", stances=(("yes", "Yes"), ("no", "No")))
     third_reply = make_thread(topic=third, author=author, stance="yes").opening_reply
     chosen = [reply, rival_reply, third_reply]
@@ -214,7 +207,7 @@ def test_change_stance_moves_each_reply_within_its_own_topic(desk, topic, thread
     assert (moved_rival.stance.topic.slug, moved_rival.stance.slug) == ("rival-debate", "pro-tester")
     assert Reply.objects.get(pk=third_reply.pk).stance.slug == "yes"
     assert notes(response, messages.ERROR) == [
-        f"reply #{third_reply.pk}: its topic 'third' has no stance 'pro-tester'."
+        f"Reply #{third_reply.pk}: 'pro-tester' is not a stance of topic 'third'; choose one of: yes, no."
     ]
     row = only_log_row(action="change-stance", target_id=reply.pk)
     assert (row.actor, row.target_type, row.reason) == (desk.user, "reply", "Wrong side")
@@ -229,7 +222,7 @@ def test_change_stance_moves_each_reply_within_its_own_topic(desk, topic, thread
 def test_change_stance_to_the_same_stance_logs_nothing(as_moderator_client, reply):
     response = run_action(as_moderator_client.client, Reply, "change_stance", [reply], stance="pro-openai", apply="1")
 
-    assert notes(response, messages.WARNING) == [f"reply #{reply.pk}: already on 'pro-openai'."]
+    assert notes(response, messages.WARNING) == [f"Reply #{reply.pk} is already on 'pro-openai'."]
     assert not ModerationAction.objects.exists()
     assert not ReplyRevision.objects.exists()
 
@@ -237,16 +230,16 @@ def test_change_stance_to_the_same_stance_logs_nothing(as_moderator_client, repl
 # --- Threads and topics -------------------------------------------------------------------------------
 
 THREAD_ACTIONS = [
-    # action, field, starting value, log action
-    ("lock", "is_locked", False, "lock-thread"),
-    ("unlock", "is_locked", True, "unlock-thread"),
-    ("pin", "is_pinned", False, "pin-thread"),
-    ("unpin", "is_pinned", True, "unpin-thread"),
+    # action, field, starting value, log action, the state it leaves
+    ("lock", "is_locked", False, "lock-thread", "locked"),
+    ("unlock", "is_locked", True, "unlock-thread", "unlocked"),
+    ("pin", "is_pinned", False, "pin-thread", "pinned"),
+    ("unpin", "is_pinned", True, "unpin-thread", "unpinned"),
 ]
 
 
-@pytest.mark.parametrize(("action", "field", "start", "logged"), THREAD_ACTIONS)
-def test_thread_actions_switch_and_log(desk, thread, action, field, start, logged):
+@pytest.mark.parametrize(("action", "field", "start", "logged", "state"), THREAD_ACTIONS)
+def test_thread_actions_switch_and_log(desk, thread, action, field, start, logged, state):
     Thread.objects.filter(pk=thread.pk).update(**{field: start})
 
     response = run_action(desk.client, Thread, action, [thread])
@@ -258,7 +251,8 @@ def test_thread_actions_switch_and_log(desk, thread, action, field, start, logge
     assert (row.before, row.after) == ({field: start}, {field: not start})
 
     again = run_action(desk.client, Thread, action, [thread])  # already switched: said so, not logged again
-    assert notes(again, messages.WARNING) and ModerationAction.objects.count() == 1
+    assert notes(again, messages.WARNING) == [f"Thread #{thread.pk} is already {state}."]
+    assert ModerationAction.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -274,6 +268,10 @@ def test_topic_actions_lock_and_unlock(desk, topic, action, start, logged):
     row = only_log_row()
     assert (row.action, row.actor, row.target_type, row.target_id) == (logged, desk.user, "topic", topic.pk)
     assert (row.before, row.after) == ({"is_locked": start}, {"is_locked": not start})
+
+    again = run_action(desk.client, Topic, action, [topic])  # already switched: said so, not logged again
+    assert notes(again, messages.WARNING) == [f"Topic #{topic.pk} is already {action}ed."]
+    assert ModerationAction.objects.count() == 1
 
 
 # --- The flag queue ----------------------------------------------------------------------------------
@@ -303,6 +301,10 @@ def test_resolve_hides_the_reply_and_closes_its_open_flags(desk, thread, reply, 
     ]
     # The sibling was closed with the first; said so, not counted as an error.
     assert notes(response, messages.ERROR) == []
+    assert notes(response, messages.WARNING) == [
+        f"Flag #{flagged.sibling.pk} was closed with flag #{flagged.on_reply.pk} on the same reply."
+    ]
+    assert notes(response, messages.SUCCESS) == ["Resolved 1 flags; their replies are hidden."]
     assert summary(desk.client)["replies"] == 1
     assert tallies_audit() == []
 
@@ -319,7 +321,7 @@ def test_dismiss_leaves_the_reply_and_only_takes_open_flags(desk, reply, flagged
     assert (row.action, row.actor, row.target_type, row.target_id) == ("dismiss-flag", desk.user, "flag", flag.pk)
     assert (row.before, row.after) == ({"state": "open"}, {"state": "dismissed"})
     assert notes(response, messages.ERROR) == [
-        f"flag #{flagged.sibling.pk}: is dismissed; only open flags can be dismissed."
+        f"Flag #{flagged.sibling.pk} is dismissed; only open flags can be dismissed."
     ]
 
 
@@ -330,13 +332,24 @@ def test_resolve_refuses_closed_flags(as_moderator_client, reply, flagged):
 
     assert Reply.objects.get(pk=reply.pk).state == "visible"
     assert notes(response, messages.ERROR) == [
-        f"flag #{flagged.on_reply.pk}: is dismissed; only open flags can be resolved."
+        f"Flag #{flagged.on_reply.pk} is dismissed; only open flags can be resolved."
     ]
     assert not ModerationAction.objects.exists()
 
 
+def test_flags_are_in_the_debates_admin(as_moderator_client, flagged):
+    # Flags moved from forum to discussions with their model; their pages moved with them.
+    assert changelist(Flag) == "/admin/discussions/flag/"
+    assert as_moderator_client.client.get(admin_url(Flag, "change", flagged.on_reply.pk)).status_code == 200
+    # Bookmarks of the old pages land on the new ones, filters and all.
+    old = as_moderator_client.client.get("/admin/forum/flag/", {"state__exact": "open"})
+    assert (old.status_code, old["Location"]) == (301, "/admin/discussions/flag/?state__exact=open")
+    old = as_moderator_client.client.get(f"/admin/forum/flag/{flagged.on_reply.pk}/change/")
+    assert old["Location"] == f"/admin/discussions/flag/{flagged.on_reply.pk}/change/"
+
+
 def test_flag_queue_lists_open_flags_first_oldest_first(as_moderator_client, flagged):
-    services.flag_dismiss(actor=as_moderator_client.user, flag_id=flagged.on_reply.pk)
+    discussion_services.flag_dismiss(actor=as_moderator_client.user, flag_id=flagged.on_reply.pk)
 
     response = as_moderator_client.client.get(changelist(Flag))
 
@@ -360,7 +373,7 @@ def test_suspending_from_the_add_form_goes_through_the_service(desk, other):
     row = only_log_row()
     assert (row.action, row.actor, row.target_type, row.target_id) == ("suspend", desk.user, "user", other.pk)
     assert row.after == {"suspension": suspension.pk, "ends_at": None}
-    assert services.user_is_suspended(other) == suspension
+    assert suspension_in_force(other) == suspension
 
 
 def test_suspension_form_refuses_self_suspension_and_a_past_end(as_moderator_client):
@@ -379,7 +392,7 @@ def test_suspension_form_refuses_self_suspension_and_a_past_end(as_moderator_cli
 
 
 def test_lift_ends_a_suspension_through_the_service(desk, other):
-    suspension = services.user_suspend(actor=_moderator("other-mod"), user=other, reason="Cooling off")
+    suspension = forum_services.user_suspend(actor=_moderator("other-mod"), user=other, reason="Cooling off")
     before = ModerationAction.objects.count()
 
     response = run_action(desk.client, Suspension, "lift", [suspension])
@@ -395,14 +408,48 @@ def test_lift_ends_a_suspension_through_the_service(desk, other):
         other.pk,
         {"suspensions": [suspension.pk]},
     )
-    assert services.user_is_suspended(other) is None
+    assert suspension_in_force(other) is None
 
-    again = run_action(desk.client, Suspension, "lift", [suspension])
-    assert notes(again, messages.ERROR) == [f"suspension #{suspension.pk}: is not in force."]
+    again = run_action(desk.client, Suspension, "lift", [suspension])  # the service refuses: nothing in force
+    assert notes(again, messages.ERROR) == [f"Suspension #{suspension.pk}: bob has no suspension in force."]
+    assert ModerationAction.objects.count() == before + 1
+
+
+def test_lifting_a_past_suspension_leaves_a_later_one_in_force(as_moderator_client, other):
+    # The service lifts whatever of the user's is in force; the row selected here is not, so the desk refuses.
+    setup = _moderator("other-mod")
+    past = forum_services.user_suspend(actor=setup, user=other, reason="First time")
+    forum_services.user_unsuspend(actor=setup, user=other)
+    current = forum_services.user_suspend(actor=setup, user=other, reason="Second time")
+    before = ModerationAction.objects.count()
+
+    response = run_action(as_moderator_client.client, Suspension, "lift", [past])
+
+    assert notes(response, messages.ERROR) == [
+        f"Suspension #{past.pk} is not in force; bob's suspension #{current.pk} is."
+    ]
+    assert suspension_in_force(other) == current
+    assert ModerationAction.objects.count() == before
+
+
+def test_lifting_two_suspensions_of_one_user_lifts_both_at_once(as_moderator_client, other):
+    setup = _moderator("other-mod")
+    first = forum_services.user_suspend(actor=setup, user=other, reason="One")
+    second = forum_services.user_suspend(actor=setup, user=other, reason="Two")
+    selected = list(Suspension.objects.filter(pk__in=[first.pk, second.pk]))  # the changelist's order
+
+    response = run_action(as_moderator_client.client, Suspension, "lift", selected)
+
+    assert notes(response, messages.WARNING) == [
+        f"Suspension #{selected[1].pk} was lifted with suspension #{selected[0].pk} of the same user."
+    ]
+    assert notes(response, messages.SUCCESS) == ["Lifted 1 suspensions."]
+    assert Suspension.objects.filter(lifted_at=None).count() == 0
+    assert sorted(only_log_row(action="unsuspend").before["suspensions"]) == sorted([first.pk, second.pk])
 
 
 def test_user_changelist_marks_suspended_users(as_moderator_client, other, author):
-    services.user_suspend(actor=as_moderator_client.user, user=other, reason="Spam")
+    forum_services.user_suspend(actor=as_moderator_client.user, user=other, reason="Spam")
 
     response = as_moderator_client.client.get(changelist(type(other)))
 
@@ -417,9 +464,9 @@ def test_user_changelist_marks_suspended_users(as_moderator_client, other, autho
 def targets(topic, thread, reply, flagged, other, author):
     hidden = make_reply(thread=thread, author=author, body="To be restored.")
     moderator = _moderator("setup-mod")
-    services.reply_hide(actor=moderator, reply_id=hidden.pk, reason="Setup")
+    discussion_services.reply_hide(actor=moderator, reply_id=hidden.pk, reason="Setup")
     Thread.objects.filter(pk=thread.pk).update(is_pinned=True)  # so both pin and unpin would change it
-    suspension = services.user_suspend(actor=moderator, user=other, reason="Setup")
+    suspension = forum_services.user_suspend(actor=moderator, user=other, reason="Setup")
     return SimpleNamespace(
         topic=topic, thread=thread, reply=reply, hidden=hidden, flag=flagged.on_reply, suspension=suspension
     )
@@ -484,8 +531,8 @@ def test_superuser_and_moderator_are_offered_every_action(desk, targets):
 
 
 def test_a_service_refusal_is_an_admin_error_not_a_500(staff, moderator, reply):
-    # Only reachable if the action gate were bypassed: the service's PermissionDenied still reads as a message.
-    services.reply_hide(actor=moderator, reply_id=reply.pk, reason="Setup")
+    # Only reachable if the action gate were bypassed: the service's NotAllowed still reads as a message.
+    discussion_services.reply_hide(actor=moderator, reply_id=reply.pk, reason="Setup")
     request = RequestFactory().post(changelist(Reply))
     request.user, request.session = staff, {}
     request._messages = FallbackStorage(request)
@@ -493,7 +540,7 @@ def test_a_service_refusal_is_an_admin_error_not_a_500(staff, moderator, reply):
     admin.site._registry[Reply].restore(request, Reply.objects.filter(pk=reply.pk))
 
     errors = [m.message for m in request._messages if m.level == messages.ERROR]
-    assert errors == [f"reply #{reply.pk}: Only moderators may do this."]
+    assert errors == [f"Reply #{reply.pk}: Only moderators may do this."]
     assert Reply.objects.get(pk=reply.pk).state == "hidden"
     assert ModerationAction.objects.count() == 1  # the setup's hide
 
@@ -503,7 +550,7 @@ def test_a_service_refusal_is_an_admin_error_not_a_500(staff, moderator, reply):
 
 def test_moderation_log_is_read_only_even_for_a_superuser(as_superuser_client, reply):
     client = as_superuser_client.client
-    services.reply_hide(actor=as_superuser_client.user, reply_id=reply.pk, reason="x")
+    discussion_services.reply_hide(actor=as_superuser_client.user, reply_id=reply.pk, reason="x")
     row = ModerationAction.objects.get()
 
     assert client.get(admin_url(ModerationAction, "add")).status_code == 403
@@ -522,8 +569,8 @@ def _csv_rows(response) -> list[list[str]]:
 
 def test_moderation_log_exports_csv(as_moderator_client, thread, reply):
     desk = as_moderator_client
-    services.reply_hide(actor=desk.user, reply_id=reply.pk, reason="=HYPERLINK(evil)")
-    services.thread_lock(actor=desk.user, thread_id=thread.pk, locked=True)
+    discussion_services.reply_hide(actor=desk.user, reply_id=reply.pk, reason="=HYPERLINK(evil)")
+    discussion_services.thread_lock(actor=desk.user, thread_id=thread.pk, locked=True)
     hide, lock = ModerationAction.objects.get(action="hide"), ModerationAction.objects.get(action="lock-thread")
 
     selected = _csv_rows(run_action(desk.client, ModerationAction, "export_csv", [hide]))
@@ -654,9 +701,9 @@ def _grow(kind: str, n: int, *, topic, author, moderator):
         else:
             reply = make_reply(thread=thread, author=readers[i], stance="pro-tester" if i % 2 else "pro-openai")
             if kind in ("flag", "reply"):
-                services.flag_create(actor=author, reply_id=reply.pk, reason="spam")
+                discussion_services.flag_create(actor=author, reply_id=reply.pk, reason="spam")
             if kind == "log":
-                services.thread_pin(actor=moderator, thread_id=thread.pk, pinned=i % 2 == 0)
+                discussion_services.thread_pin(actor=moderator, thread_id=thread.pk, pinned=i % 2 == 0)
 
 
 # Named in the order they run; every one is counted once whatever the number of rows.
@@ -690,7 +737,7 @@ def test_changelist_queries_do_not_grow_with_rows(client, django_assert_num_quer
     assert len(response.context["cl"].result_list) >= rows
 
 
-def test_reply_changelist_columns_filters_and_search(as_moderator_client, topic, other_topic, reply, flagged):
+def test_reply_changelist_columns_filters_and_search(as_moderator_client, topic, rival_topic, reply, flagged):
     client = as_moderator_client.client
     page = client.get(changelist(Reply))
     html = page.content.decode()
@@ -735,6 +782,18 @@ def test_stance_balance_svg_is_a_pure_drawing_of_its_inputs():
     assert "No daily replies yet." in stance_balance_svg(summary, [])
 
 
+def test_a_suspended_superuser_cannot_create_a_topic(as_superuser_client, other):
+    # The save is topic_create(actor=request.user), which checks the actor like every write service.
+    forum_services.user_suspend(actor=_moderator(), user=as_superuser_client.user, reason="Cooling off")
+    data = {"slug": "new-debate", "title": "New", "question": "Yes?", "description": "", "stances": "y | Y\nn | N"}
+
+    response = as_superuser_client.client.post(admin_url(Topic, "add"), {**data, "_save": "Save"})
+
+    assert response.status_code == 302
+    assert notes(response, messages.ERROR) == ["Your account is suspended until lifted: Cooling off"]
+    assert not Topic.objects.filter(slug="new-debate").exists()
+
+
 def test_superuser_edits_topic_text_and_stance_labels(as_superuser_client, topic):
     stances = list(topic.stances.order_by("position"))
     data = {
@@ -767,15 +826,15 @@ def test_superuser_edits_topic_text_and_stance_labels(as_superuser_client, topic
     ]
 
 
-def test_a_service_validation_error_on_save_is_a_message(as_moderator_client, other, monkeypatch):
+def test_a_service_refusal_on_save_is_a_message(as_moderator_client, other, monkeypatch):
     def refuse(**kwargs):
-        raise ValidationError({"user": ["Already suspended elsewhere."]})
+        raise Invalid.on("user", "Already suspended elsewhere.")
 
-    monkeypatch.setattr(services, "user_suspend", refuse)
+    monkeypatch.setattr(forum_services, "user_suspend", refuse)
     response = as_moderator_client.client.post(
         admin_url(Suspension, "add"), {"user": other.pk, "reason": "Spam", "ends_at_0": "", "ends_at_1": ""}
     )
 
     assert response.status_code == 302
-    assert notes(response, messages.ERROR) == ["Already suspended elsewhere."]
+    assert notes(response, messages.ERROR) == ["user: Already suspended elsewhere."]  # the field named
     assert not Suspension.objects.exists()
