@@ -7,11 +7,9 @@ database (a fresh var/bench.sqlite3, or BENCH_DATABASE_URL) and never touches th
 import argparse
 import contextlib
 import datetime
-import functools
 import math
 import os
 import platform
-import random
 import resource
 import sqlite3
 import statistics
@@ -22,15 +20,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"sqlite:///{BASE_DIR / 'var' / 'bench.sqlite3'}"
-BATCH = 10_000
-DAYS = 120
-STANCES = [("for", "For", 0.45), ("against", "Against", 0.40), ("depends", "It depends", 0.15)]
-LOREM = (
-    "The leak shows what early access really costs: unpaid labour dressed up as privilege, and a company that "
-    "decided the goodwill of artists was a line item. Yet the testers signed terms, knew the rules, and chose a "
-    "stunt over a conversation. Both can be true at once, and the question is which failure matters more for the "
-    "next programme, the next tester, the next model that needs people outside the lab to tell it the truth. "
-) * 2
+# The demo generator's default start: the same --seed and sizes give the same rows whatever the day.
+START = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+DAYS = 120  # the activity of each topic spans this many days from START
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -98,189 +90,62 @@ def setup_django(url: str) -> None:
 # --- Seeding --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Shape:
-    votes: int
-    replies: int
-    users: int
-    threads: int
-
-    @classmethod
-    def for_votes(cls, votes: int) -> "Shape":
-        # About 50 votes per reply, 200 per user and 20 replies per thread: 1M votes → 20k replies, 5k users.
-        replies = max(100, votes // 50)
-        return cls(votes=votes, replies=replies, users=max(100, votes // 200), threads=max(5, replies // 20))
+def sizes(votes: int) -> dict:
+    """The demo generator's sizes (seed_demo's arguments) for a topic of `votes` votes: about 50 votes per
+    reply, 200 per user and 20 replies per thread, so 1M votes → 20k replies, 5k users, 1k threads."""
+    replies = max(100, votes // 50)
+    return {"users": max(100, votes // 200), "threads": max(5, replies // 20), "replies": replies, "votes": votes}
 
 
-def progress(label: str, done: int, total: int) -> None:
-    # One line rewritten in place on a terminal; only the final count when the output goes to a file.
-    if sys.stdout.isatty():
-        print(f"\r  {label}: {done:,}/{total:,}", end="" if done < total else "\n", flush=True)
-    elif done >= total:
-        print(f"  {label}: {done:,}")
+class Progress:
+    """A progress bar for the demo generator: one line rewritten in place on a terminal; only the final
+    count when the output goes to a file."""
 
+    def __init__(self, label: str, total: int):
+        self.label, self.total, self.done = label, total, 0
 
-def insert(model, objs: list, label: str | None = None) -> list:
-    """discussions.demo.insert in batches of BATCH, printing progress under `label`; pks come back set."""
-    from discussions import demo
+    def __enter__(self):
+        return self
 
-    return demo.insert(model, objs, batch_size=BATCH, progress=functools.partial(progress, label) if label else None)
+    def __exit__(self, *exc):
+        return False
 
-
-def vote_counts(rng: random.Random, replies: int, votes: int, cap: int) -> list[int]:
-    """Votes per reply: skewed (a few replies draw most votes), summing to `votes`, none above `cap` voters."""
-    from discussions import demo
-
-    if votes > replies * cap:
-        sys.exit(f"bench: {votes:,} votes do not fit {replies:,} replies × {cap:,} users (one vote per pair).")
-    return demo.vote_counts(rng, replies, votes, [cap] * replies)
-
-
-def seed_topic(slug: str, shape: Shape, users: list, rng: random.Random, end: datetime.datetime) -> dict:
-    """Insert one topic's raw rows (threads, replies, votes, positions); counters are left at zero."""
-    from discussions import demo
-    from discussions.models import Position, Reply, Stance, Thread, Topic, Vote
-    from discussions.selectors import TOP_REPLIES_PER_STANCE as FULL_PAGE
-
-    start = end - datetime.timedelta(days=DAYS)
-    topic = Topic.objects.create(slug=slug, title=f"Bench topic {slug}", question="Who is at fault?", created_at=start)
-    stances = Stance.objects.bulk_create(
-        [Stance(topic=topic, slug=s, label=label, position=i) for i, (s, label, _) in enumerate(STANCES)]
-    )
-    empty_votes = {s.slug: {"up": 0, "down": 0} for s in stances}
-    pool = users[: shape.users]
-    # Each user's side in this topic (declared or by their replies); some have none and vote without one.
-    sides = [rng.choices(stances, [w for *_, w in STANCES])[0] if rng.random() < 0.85 else None for _ in pool]
-
-    # One big thread (a tenth of the replies) for the thread summary; every other thread has at least one.
-    big = max(3 * FULL_PAGE * len(STANCES), shape.replies // 10)
-    per_thread = [big] + [1] * (shape.threads - 1)
-    for _ in range(shape.replies - sum(per_thread)):
-        per_thread[rng.randrange(1, shape.threads)] += 1
-
-    threads, reply_specs = [], []
-    for t, count in enumerate(per_thread):
-        opened = start + datetime.timedelta(seconds=rng.uniform(0, (DAYS - 20) * 86400))
-        authors = [rng.randrange(len(pool)) for _ in range(count)]
-        times = sorted(opened + datetime.timedelta(seconds=rng.uniform(1, 20 * 86400)) for _ in range(count - 1))
-        thread = Thread(topic=topic, author=pool[authors[0]], title=f"Thread {t}", created_at=opened)
-        thread.last_activity_at = opened
-        threads.append(thread)
-        for i, (author, at) in enumerate(zip(authors, [opened, *times], strict=True)):
-            side = sides[author]
-            stance = side if side is not None and rng.random() < 0.85 else rng.choice(stances)
-            # The opening reply stays visible; elsewhere a few are withdrawn or hidden.
-            roll = rng.random() if i else 1.0
-            if t == 0 and i < FULL_PAGE * len(stances):
-                # Five visible replies of every stance in the big thread: each summary then lists full pages
-                # whatever the size, so the small/large comparison is about data size, not payload.
-                stance, roll = stances[i % len(stances)], 1.0
-            state = "withdrawn" if roll < 0.02 else "hidden" if roll < 0.03 else "visible"
-            reply_specs.append((t, author, stance, at, state))
-    threads = insert(Thread, threads)
-    replies = insert(
-        Reply,
-        [
-            Reply(
-                topic=topic,
-                thread=threads[t],
-                author=pool[author],
-                stance=stance,
-                body=LOREM[: rng.randint(80, 600)],
-                state=state,
-                created_at=at,
-                withdrawn_at=at + datetime.timedelta(hours=1) if state == "withdrawn" else None,
-                hidden_at=at + datetime.timedelta(hours=3) if state == "hidden" else None,
-                hidden_reason="Off topic." if state == "hidden" else "",
-                votes_by_stance=empty_votes,
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if sys.stdout.isatty():
+            print(
+                f"\r  {self.label}: {self.done:,}/{self.total:,}",
+                end="" if self.done < self.total else "\n",
+                flush=True,
             )
-            for t, author, stance, at, state in reply_specs
-        ],
-        label=f"{slug} replies",
-    )
-    demo.link_threads(Thread.objects.filter(topic=topic))
-
-    # One vote per (user, reply): each reply's voters are a sample without replacement from the pool.
-    counts = vote_counts(rng, len(replies), shape.votes, len(pool))
-    batch, done = [], 0
-    voters_range = range(len(pool))
-    for reply, spec, count in zip(replies, reply_specs, counts, strict=True):
-        at = spec[3]
-        for voter in rng.sample(voters_range, count):
-            side = sides[voter]
-            agrees = side is not None and side.pk == reply.stance_id
-            cast = min(end, at + datetime.timedelta(hours=rng.expovariate(1 / 48)))
-            batch.append(
-                # Ids rather than instances: the related-object descriptors cost a fifth of the load.
-                Vote(
-                    user_id=pool[voter].pk,
-                    reply_id=reply.pk,
-                    value=1 if rng.random() < (0.7 if agrees else 0.35) else -1,
-                    voter_stance_id=side.pk if side is not None else None,
-                    created_at=cast,
-                    cast_at=cast,
-                    retracted_at=cast + datetime.timedelta(hours=2) if rng.random() < 0.02 else None,
-                )
-            )
-        if len(batch) >= BATCH:
-            Vote.objects.bulk_create(batch)
-            done += len(batch)
-            progress(f"{slug} votes", done, shape.votes)
-            batch = []
-    if batch:
-        Vote.objects.bulk_create(batch)
-        progress(f"{slug} votes", done + len(batch), shape.votes)
-
-    # A tenth of the sided users declared a position; a quarter of those switched, some persuaded by a reply.
-    # The first switchers are forced until five replies persuaded someone: a full "persuasive" list, as above.
-    visible_by_stance = {s.pk: [r for r in replies if r.stance_id == s.pk and r.state == "visible"] for s in stances}
-    positions, persuaders = [], set()
-    for user, side in zip(pool, sides, strict=True):
-        forced = len(persuaders) < FULL_PAGE
-        if side is None or (rng.random() >= 0.10 and not forced):
-            continue
-        since = start + datetime.timedelta(seconds=rng.uniform(0, DAYS * 86400))
-        if rng.random() < 0.25 or forced:
-            earlier = rng.choice([s for s in stances if s.pk != side.pk])
-            before = since - datetime.timedelta(days=rng.uniform(0, 10))
-            positions.append(Position(user=user, topic=topic, stance=earlier, since=before, until=since))
-            candidates = [r for r in visible_by_stance[side.pk] if not forced or r.pk not in persuaders]
-            persuaded = rng.choice(candidates) if candidates and (forced or rng.random() < 0.5) else None
-            if persuaded is not None:
-                persuaders.add(persuaded.pk)
-            positions.append(Position(user=user, topic=topic, stance=side, since=since, persuaded_by=persuaded))
-        else:
-            positions.append(Position(user=user, topic=topic, stance=side, since=since))
-    insert(Position, positions)
-    return {"topic": topic, "big_thread": threads[0], "shape": shape}
+        elif self.done >= self.total:
+            print(f"  {self.label}: {self.done:,}")
 
 
 def seed(args) -> tuple[list[dict], dict]:
-    """Both topics and the shared users in one transaction; then the audit rebuilds every counter."""
-    from django.contrib.auth import get_user_model
-    from django.db import transaction
-    from django.utils import timezone
-
-    from discussions import demo
+    """Both topics through the one demo generator (bench/demo/, what seed_demo runs), each with the activity
+    of DAYS days; then the audit rebuilds every counter, as seed_demo would."""
+    from bench import demo
     from discussions.audit import tallies_audit
 
-    rng = random.Random(args.seed)
-    # Midnight UTC: the same seed gives the same rows all day, daily roll-ups included.
-    end = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    shapes = {"small": Shape.for_votes(args.small_votes), "large": Shape.for_votes(args.large_votes)}
-    timings = {}
-    User = get_user_model()
-    with transaction.atomic():
-        began = time.perf_counter()
-        n_users = max(s.users for s in shapes.values())
-        # An unusable password: the accounts exist only to own rows.
-        users = insert(User, [User(username=f"bench-{i:06d}", password=demo.UNUSABLE_PASSWORD) for i in range(n_users)])
-        topics = []
-        for name, shape in shapes.items():
-            began_topic = time.perf_counter()
-            topics.append({"name": name, **seed_topic(f"bench-{name}", shape, users, rng, end)})
-            timings[f"seed {name}"] = time.perf_counter() - began_topic
-        timings["seed total"] = time.perf_counter() - began
+    topics, timings = [], {}
+    began = time.perf_counter()
+    for number, (name, votes) in enumerate((("small", args.small_votes), ("large", args.large_votes))):
+        began_topic, slug, size = time.perf_counter(), f"bench-{name}", sizes(votes)
+        try:
+            seeded = demo.seed_topic(
+                slug,
+                **size,
+                seed=args.seed + number,
+                start=START,
+                days=DAYS,
+                bar=lambda phase, total, slug=slug: Progress(f"{slug} {phase}", total),
+            )
+        except demo.Refused as exc:
+            sys.exit(f"bench: {exc}")
+        topics.append({"name": name, "topic": seeded.topic, "size": size})
+        timings[f"seed {name}"] = time.perf_counter() - began_topic
+    timings["seed total"] = time.perf_counter() - began
 
     began, rss_before = time.perf_counter(), peak_rss_mb()
     # The supported way to bring counters right after a bulk load: what `verify_tallies --fix` runs.
@@ -294,6 +159,9 @@ def seed(args) -> tuple[list[dict], dict]:
     if left:
         print("\n".join(left[:20]))
         sys.exit(f"bench: {len(left)} counters still wrong after tallies_audit(fix=True).")
+    for t in topics:
+        # The thread summary is timed on each topic's biggest thread: the one with the most visible replies.
+        t["big_thread"] = t["topic"].threads.order_by("-reply_count", "id").first()
     return topics, timings
 
 
@@ -401,10 +269,10 @@ def main(argv=None) -> None:
             cursor.execute("ANALYZE")
 
     for t in topics:
-        shape = t["shape"]
+        size = t["size"]
         print(
-            f"seeded {t['topic'].slug}: {shape.votes:,} votes, {shape.replies:,} replies, {shape.threads:,} threads, "
-            f"{shape.users:,} users in {timings['seed ' + t['name']]:.1f} s"
+            f"seeded {t['topic'].slug}: {size['votes']:,} votes, {size['replies']:,} replies, {size['threads']:,} "
+            f"threads, {size['users']:,} users in {timings['seed ' + t['name']]:.1f} s"
         )
     print(f"seeding in all (users included): {timings['seed total']:.1f} s")
     print(

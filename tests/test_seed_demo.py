@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count
 
+from bench.demo.planning import latest_activity
 from discussions.audit import tallies_audit
-from discussions.demo import latest_activity
 from discussions.models import Position, Reply, Thread, Topic, Vote
-from tests.factories import TopicFactory
+from tests.support.factories import TopicFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -214,11 +214,11 @@ def vote_stamps(slug: str) -> list:
 
 def test_copy_and_bulk_create_write_the_same_votes(monkeypatch):
     """PostgreSQL seeds votes with COPY, SQLite with bulk_create: the rows must not depend on the path."""
-    from discussions import demo
+    from bench.demo import writing
 
     seed_demo("copied")
-    by_default = demo.insert_votes
-    monkeypatch.setattr(demo, "insert_votes", lambda *args, **kwargs: by_default(*args, **kwargs, copy=False))
+    by_default = writing.insert_votes
+    monkeypatch.setattr(writing, "insert_votes", lambda *args, **kwargs: by_default(*args, **kwargs, copy=False))
     seed_demo("bulk")
 
     assert fingerprint("copied") == fingerprint("bulk")

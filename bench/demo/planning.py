@@ -1,32 +1,26 @@
-"""A realistic demo debate, planned in memory from one random.Random and then bulk-inserted.
+"""The planning half of the demo-data generator: a whole debate decided in memory from one random.Random.
 
-Planning is pure (pool indices, stance numbers, seconds after a start moment); the builders turn a plan into
-model instances. `insert`, `vote_counts` and `link_threads` are shared with bench/summary.py.
+Planning is pure (pool indices, stance numbers, seconds after a start moment); what a topic already holds is
+read first (load_existing), so a run can extend it. bench/demo/writing.py turns a plan into rows.
 """
 
 import datetime
 import itertools
 import re
 from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import reset_queries, transaction
-from django.db.models import Max, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Max
 
-from discussions import bookkeeping, seed_content
-from discussions.models import Position, Reply, StanceTally, Thread, Vote
+from discussions import seed_content
+from discussions.models import Position, Reply, Vote
 
-BATCH = 5000
 DAY = 86400.0
 STANCES = [s["slug"] for s in seed_content.STANCES]  # pro-tester, pro-openai: stance numbers 0 and 1
 LEAN = 0.55  # share of users leaning to the first stance
-# Django's marker of an unusable password; make_password(None) appends random characters, which are not reproducible.
-UNUSABLE_PASSWORD = "!"
 TITLES = [spec["title"] for spec in seed_content.THREADS]
 BODIES = [
     [
@@ -37,23 +31,6 @@ BODIES = [
     ]
     for s in STANCES
 ]
-
-
-def chunks(iterable, size: int = BATCH):
-    """Lists of up to `size` items, so a generator of rows is never held whole in memory."""
-    iterator = iter(iterable)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
-
-
-def insert(model, objs: list, *, batch_size: int = BATCH, progress=None) -> list:
-    """bulk_create in batches (SQLite splits them further), calling progress(done, total); pks come back set."""
-    created = []
-    for batch in chunks(objs, batch_size):
-        created += model.objects.bulk_create(batch)
-        if progress:
-            progress(len(created), len(objs))
-    return created
 
 
 def vote_counts(rng, replies: int, votes: int, caps: list[int]) -> list[int]:
@@ -72,15 +49,6 @@ def vote_counts(rng, replies: int, votes: int, caps: list[int]) -> list[int]:
             counts[i] += 1
             short -= 1
     return counts
-
-
-def link_threads(threads) -> None:
-    """Point each thread at its first reply and its activity at its last, in one UPDATE."""
-    first = Reply.objects.filter(thread=OuterRef("pk")).order_by("created_at", "id")
-    threads.update(
-        opening_reply=Subquery(first.values("pk")[:1]),
-        last_activity_at=Subquery(first.reverse().values("created_at")[:1]),
-    )
 
 
 # --- What the topic already holds --------------------------------------------------------------------------
@@ -222,7 +190,7 @@ class Sides:
         return self.lean[user] if stance is None else stance
 
     def voter_stance(self, user: int, t: float) -> int | None:
-        """As services._voters_side at `t`: declared position, else latest reply still visible, else none."""
+        """As services.votes._voters_side at `t`: declared position, else latest reply still visible, else none."""
         stance = self.declared_at(user, t)
         if stance is not None:
             return stance
@@ -355,164 +323,3 @@ def plan(rng, *, users: int, threads: int, replies: int, votes: int, existing: E
             retracted = cast + rng.expovariate(1 / 3600) if rng.random() < 0.02 else None
             out.votes.append(PlannedVote(user, target, 1 if rng.random() < up + appeal else -1, side, cast, retracted))
     return out
-
-
-# --- Model instances ---------------------------------------------------------------------------------------
-
-
-def build_users(plan: Plan, slug: str, first_number: int, joined: datetime.datetime) -> list:
-    User = get_user_model()
-    return [
-        User(username=username(slug, first_number + i), password=UNUSABLE_PASSWORD, date_joined=joined)
-        for i in range(plan.users)
-    ]
-
-
-def build_threads(plan: Plan, topic, user_ids: list[int], at) -> list[Thread]:
-    """Threads with their counters (visible replies, distinct authors of them); opening replies come later."""
-    visible = [[] for _ in plan.threads]
-    for r in plan.replies:
-        if r.withdrawn is None:
-            visible[r.thread].append(r.author)
-    return [
-        Thread(
-            topic=topic,
-            author_id=user_ids[author],
-            title=title,
-            created_at=at(opened),
-            last_activity_at=at(opened),
-            reply_count=len(authors),
-            participant_count=len(set(authors)),
-        )
-        for (author, opened, title), authors in zip(plan.threads, visible, strict=True)
-    ]
-
-
-def build_replies(plan: Plan, topic, stances: list, thread_ids, user_ids, at) -> list[Reply]:
-    """Replies with their vote counters and rankings already right, so the audit has little to rewrite."""
-    slugs = [s.slug for s in stances]
-    target_of = {reply: len(plan.old_targets) + k for k, reply in enumerate(plan.new_targets)}
-    tallies = defaultdict(Counter)  # target → {(value, voter stance): active votes}
-    for v in plan.votes:
-        if v.retracted is None:
-            tallies[v.target][v.value, v.stance] += 1
-    persuaded = Counter(p.persuaded_by for p in plan.positions if p.persuaded_by is not None)
-    replies = []
-    for i, r in enumerate(plan.replies):
-        votes = tallies.get(target_of.get(i), {})
-        by_stance = {slug: {"up": 0, "down": 0} for slug in slugs}
-        for (value, stance), k in votes.items():
-            if stance is not None:
-                by_stance[slugs[stance]]["up" if value == 1 else "down"] += k
-        reply = Reply(
-            topic=topic,
-            thread_id=thread_ids[r.thread],
-            author_id=user_ids[r.author],
-            stance=stances[r.stance],
-            body=r.body,
-            state=Reply.State.VISIBLE if r.withdrawn is None else Reply.State.WITHDRAWN,
-            created_at=at(r.created),
-            withdrawn_at=None if r.withdrawn is None else at(r.withdrawn),
-            upvotes=sum(k for (value, _), k in votes.items() if value == 1),
-            downvotes=sum(k for (value, _), k in votes.items() if value == -1),
-            votes_by_stance=by_stance,
-            persuaded_count=persuaded[i],
-        )
-        bookkeeping.reply_rerank(reply, slugs)
-        replies.append(reply)
-    return replies
-
-
-def build_thread_tallies(plan: Plan, topic, stances: list, threads: list[Thread], replies: list[Reply]) -> list:
-    """Per-stance tallies of the new threads, whose rows are all new: the audit would create them one at a time."""
-    tallies, authors = {}, defaultdict(set)
-    for r, reply in zip(plan.replies, replies, strict=True):
-        if r.withdrawn is None:
-            key = (r.thread, r.stance)
-            if key not in tallies:
-                tallies[key] = StanceTally(topic=topic, thread=threads[r.thread], stance=stances[r.stance])
-            tallies[key].replies += 1
-            tallies[key].upvotes += reply.upvotes
-            tallies[key].downvotes += reply.downvotes
-            authors[key].add(r.author)
-    for key, tally in tallies.items():
-        tally.participants = len(authors[key])
-    return list(tallies.values())
-
-
-def target_ids(plan: Plan, replies: list[Reply]) -> list[int]:
-    return [*plan.old_targets, *(replies[i].pk for i in plan.new_targets)]
-
-
-def insert_replies(plan: Plan, replies: list[Reply], progress=None) -> None:
-    """Insert shallowest first, so every parent has its primary key before its children are built."""
-    order = sorted(range(len(replies)), key=lambda i: plan.replies[i].depth)
-    done = 0
-    for _, level in itertools.groupby(order, key=lambda i: plan.replies[i].depth):
-        level = list(level)
-        for i in level:
-            parent = plan.replies[i].parent
-            replies[i].parent_id = None if parent is None else replies[parent].pk
-        for batch in chunks(level):
-            Reply.objects.bulk_create([replies[i] for i in batch])
-            done += len(batch)
-            if progress:
-                progress(done, len(replies))
-
-
-def build_positions(plan: Plan, topic, stances: list, user_ids, reply_ids, at) -> list[Position]:
-    return [
-        Position(
-            user_id=user_ids[p.user],
-            topic=topic,
-            stance=stances[p.stance],
-            persuaded_by_id=None if p.persuaded_by is None else reply_ids[p.persuaded_by],
-            since=at(p.since),
-            until=None if p.until is None else at(p.until),
-        )
-        for p in plan.positions
-    ]
-
-
-VOTE_COLUMNS = (
-    "user_id",
-    "reply_id",
-    "value",
-    "voter_stance_id",
-    "created_at",
-    "cast_at",
-    "updated_at",
-    "retracted_at",
-)
-
-
-def vote_rows(plan: Plan, stances: list, user_ids, target_ids, at):
-    """Each planned vote as a tuple of VOTE_COLUMNS, one at a time: half a million would not fit the memory budget."""
-    for v in plan.votes:
-        cast = at(v.cast)
-        retracted = None if v.retracted is None else at(v.retracted)
-        stance = None if v.stance is None else stances[v.stance].pk
-        yield (user_ids[v.user], target_ids[v.target], v.value, stance, cast, cast, retracted or cast, retracted)
-
-
-def insert_votes(rows, connection, progress=None, *, copy: bool | None = None) -> None:
-    """Votes in batches of one transaction each: COPY on PostgreSQL (unless `copy` says otherwise), where
-    building model instances and compiling INSERTs was most of the seeding time; bulk_create elsewhere."""
-    if copy is None:
-        copy = connection.vendor == "postgresql"
-    for batch in chunks(rows, 4 * BATCH):
-        with transaction.atomic(using=connection.alias):
-            if copy:
-                with connection.cursor() as cursor:
-                    sql = f"COPY {Vote._meta.db_table} ({', '.join(VOTE_COLUMNS)}) FROM STDIN"
-                    with cursor.cursor.copy(sql) as writer:
-                        for row in batch:
-                            writer.write_row(row)
-            else:
-                created = Vote.objects.bulk_create([Vote(**dict(zip(VOTE_COLUMNS, row, strict=True))) for row in batch])
-                # auto_now stamped the moment of seeding; like COPY, say when the vote last changed.
-                for ids in chunks(vote.pk for vote in created):
-                    Vote.objects.filter(pk__in=ids).update(updated_at=Coalesce("retracted_at", "cast_at"))
-        reset_queries()  # with DEBUG on, Django would keep every statement
-        if progress:
-            progress(len(batch))
