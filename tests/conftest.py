@@ -1,11 +1,23 @@
-"""Actors and a debate shared by the suite; a second topic with the same stance slugs is always present."""
+"""The suite's world: its actors, the debate they argue in, and a rival topic that is always there.
+
+Actors (each defined here once): `author` (alice) and `other` (bob) are plain users; `moderator` is staff in
+the Moderators group, as operators make one; `staff` is staff without any right; `suspended` (sam) posted a
+reply, then was suspended by a moderator. `as_<actor>` is an API client signed in as them, `anon` nobody.
+
+Every database test also has `rival_topic` (autouse): a second topic reusing the stance slugs, so any
+lookup of a stance by slug alone picks the wrong one somewhere. Tests that look at it ask for it by name.
+"""
+
+import uuid
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
+from forum.services import user_suspend
+from tests.support import queries
+from tests.support.clients import client_for
+from tests.support.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
 
 
 @pytest.fixture(autouse=True)
@@ -16,13 +28,8 @@ def fresh_cache():
     cache.clear()
 
 
-@pytest.fixture
-def topic(db):
-    return TopicFactory(slug="sora-leak")
-
-
 @pytest.fixture(autouse=True)
-def other_topic(request):
+def rival_topic(request):
     """Every database test runs beside a rival topic that reuses the stance slugs."""
     marker = request.node.get_closest_marker("django_db")
     names = set(request.fixturenames)
@@ -31,6 +38,14 @@ def other_topic(request):
     transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
     request.getfixturevalue("transactional_db" if transactional else "db")
     return TopicFactory(slug="rival-debate")
+
+
+@pytest.fixture
+def topic(db):
+    return TopicFactory(slug="sora-leak")
+
+
+# --- actors ------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -49,27 +64,23 @@ def moderator(db):
 
 
 @pytest.fixture
-def thread(topic, author):
-    return make_thread(
-        topic=topic, author=author, stance="pro-tester", title="Unpaid labour", body="Testers worked free."
-    )
+def staff(db):
+    """Staff, and nothing else: no group, no permission."""
+    return UserFactory(username="staffer", is_staff=True)
 
 
 @pytest.fixture
-def reply(thread, other):
-    return make_reply(thread=thread, author=other, stance="pro-openai", body="Early access is the usual trade.")
+def suspended(thread, moderator):
+    """A user who posted a reply in `thread`, then was suspended until lifted."""
+    user = UserFactory(username="sam")
+    make_reply(thread=thread, author=user, body="Written before the suspension.")
+    user_suspend(actor=moderator, user=user, reason="Brigading the leak threads")
+    return user
 
 
 @pytest.fixture
 def anon():
     return APIClient()
-
-
-def client_for(user):
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 @pytest.fixture
@@ -85,3 +96,61 @@ def as_other(other):
 @pytest.fixture
 def as_moderator(moderator):
     return client_for(moderator)
+
+
+@pytest.fixture
+def as_staff(staff):
+    return client_for(staff)
+
+
+@pytest.fixture
+def as_suspended(suspended):
+    return client_for(suspended)
+
+
+# --- the debate they argue in ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def thread(topic, author):
+    return make_thread(
+        topic=topic, author=author, stance="pro-tester", title="Unpaid labour", body="Testers worked free."
+    )
+
+
+@pytest.fixture
+def reply(thread, other):
+    return make_reply(thread=thread, author=other, stance="pro-openai", body="Early access is the usual trade.")
+
+
+# --- tools ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def query_budget():
+    """`with query_budget(n):` fails when the block sends more than n statements, savepoints not counted."""
+    return queries.query_budget
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on the local Redis (db 15) under a prefix of this test's own, removed after."""
+    redis = pytest.importorskip("redis")
+    server = redis.Redis(host="127.0.0.1", port=6379, db=15, socket_connect_timeout=1)
+    try:
+        server.ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.skip(f"no Redis server at 127.0.0.1:6379 ({exc})")
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+    yield server, prefix
+    for key in server.scan_iter(match=f"{prefix}:*"):
+        server.delete(key)
+    server.close()

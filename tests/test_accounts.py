@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
-from tests.factories import PASSWORD
+from tests.support.factories import PASSWORD
 
 REGISTER = "/api/auth/register/"
 TOKEN = "/api/auth/token/"

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from tests.factories import PASSWORD
+from tests.support.factories import PASSWORD
 
 
 def test_the_schema_generates_without_warnings(tmp_path):

@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from discussions import selectors, services
-from discussions.models import Position, Reply, ReplyRevision, Stance, Thread, Topic, Vote
-from forum.models import Flag
-from tests.conftest import client_for
-from tests.factories import PASSWORD, TopicFactory, UserFactory, make_reply, make_thread
+from discussions.models import Flag, Position, Reply, ReplyRevision, Stance, Thread, Topic, Vote
+from discussions.services import replies
+from tests.support.clients import client_for
+from tests.support.factories import PASSWORD, TopicFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -67,10 +67,10 @@ def with_field(payload, field, value):
 
 
 @pytest.fixture
-def world(topic, thread, reply, author, other, other_topic):
+def world(topic, thread, reply, author, other, rival_topic):
     """sora-leak with a thread and a reply, a rival topic with the same stance slugs, and a third topic
     whose stance slugs exist nowhere else."""
-    rival_thread = make_thread(topic=other_topic, author=other, title="Elsewhere", body="Another debate.")
+    rival_thread = make_thread(topic=rival_topic, author=other, title="Elsewhere", body="Another debate.")
     withdrawn = make_reply(thread=thread, author=other, body="Taken back.")
     services.reply_withdraw(actor=other, reply_id=withdrawn.pk)
     TopicFactory(slug="ai-art", stances=(("for", "For"), ("against", "Against")))
@@ -700,13 +700,13 @@ def test_an_unexpected_exception_is_a_json_500_without_the_traceback(world, ungu
 
 def test_an_exception_in_a_write_is_a_json_500_and_writes_nothing(world, settings, monkeypatch, author):
     settings.DEBUG = False
-    real_insert = services._insert_reply
+    real_insert = replies.insert_reply
 
     def insert_then_fail(**kwargs):
         real_insert(**kwargs)
         raise RuntimeError("after the insert")
 
-    monkeypatch.setattr(services, "_insert_reply", insert_then_fail)
+    monkeypatch.setattr(replies, "insert_reply", insert_then_fail)
     client = client_for(author)
     client.raise_request_exception = False
     before = row_counts()

@@ -5,12 +5,12 @@ import threading
 
 import pytest
 from django.db import connections
-from django.http import Http404
 
 from discussions import services
 from discussions.models import Reply, Vote
 from discussions.ranking import wilson_lower_bound
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from forum.errors import NotFound
+from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
 
 N_THREADS = 8
 ROUNDS = 12
@@ -126,7 +126,6 @@ def test_many_replies_into_one_thread_count_exactly():
 @pytest.mark.django_db(transaction=True)
 def test_hides_and_restores_racing_with_votes_leave_every_tally_exact():
     from discussions.audit import tallies_audit
-    from forum import services as moderation
 
     topic = TopicFactory(slug="race")
     thread = make_thread(topic=topic, author=UserFactory(username="opener"))
@@ -142,13 +141,13 @@ def test_hides_and_restores_racing_with_votes_leave_every_tally_exact():
                     services.vote_retract(actor=voter, reply_id=reply.pk)
                 else:
                     services.vote_cast(actor=voter, reply_id=reply.pk, value=rng.choice([1, -1]))
-            except Http404:  # the reply is hidden at this moment: votes wait for its restore
+            except NotFound:  # the reply is hidden at this moment: votes wait for its restore
                 pass
 
     def moderate():
         for _ in range(ROUNDS // 2):
-            moderation.reply_hide(actor=moderator, reply_id=reply.pk, reason="race")
-            moderation.reply_restore(actor=moderator, reply_id=reply.pk)
+            services.reply_hide(actor=moderator, reply_id=reply.pk, reason="race")
+            services.reply_restore(actor=moderator, reply_id=reply.pk)
 
     def act(voter, seed):
         moderate() if voter is None else vote_walk(voter, seed)

@@ -11,7 +11,7 @@ import pytest
 from django.core.cache.backends.base import CacheKeyWarning
 
 from forum.models import ModerationAction
-from tests.conftest import client_for
+from tests.support.clients import client_for
 
 HUGE = "99999999999999999999"  # above the 64-bit range of every id column
 

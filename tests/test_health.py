@@ -6,13 +6,12 @@ the test's open transaction, is put back afterwards untouched.
 """
 
 import contextlib
-import uuid
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 from rest_framework.test import APIClient
 
-from tests.conftest import client_for
+from tests.support.clients import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -71,30 +70,7 @@ def test_health_needs_no_credentials_and_ignores_bad_ones(db):
     assert client.get(HEALTH).status_code == 200
 
 
-@pytest.fixture
-def redis_settings(settings):
-    redis = pytest.importorskip("redis")
-    server = redis.Redis(host="127.0.0.1", port=6379, db=15, socket_connect_timeout=1)
-    try:
-        server.ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"no Redis server at 127.0.0.1:6379 ({exc})")
-    prefix = f"test-health-{uuid.uuid4().hex}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
-            "KEY_PREFIX": prefix,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        }
-    }
-    yield
-    for key in server.scan_iter(match=f"{prefix}:*"):
-        server.delete(key)
-    server.close()
-
-
-def test_healthy_with_redis_configured(redis_settings, anon):
+def test_healthy_with_redis_configured(redis_cache, anon):
     response = anon.get(HEALTH)
 
     assert response.status_code == 200
@@ -157,7 +133,7 @@ def test_a_session_request_during_the_outage_is_503_json(author):
     assert unavailable(response)["detail"]
 
 
-def test_the_service_recovers_when_the_database_comes_back(topic, anon):
+def test_the_service_recovers_when_the_database_comes_back(topic, rival_topic, anon):
     with database_down():
         unavailable(anon.get("/api/topics/"))
 

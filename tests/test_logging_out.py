@@ -4,8 +4,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.conftest import client_for
-from tests.factories import PASSWORD
+from tests.support.clients import client_for
+from tests.support.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

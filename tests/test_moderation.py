@@ -3,27 +3,18 @@
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from discussions import services as discussion_services
+from discussions import services
 from discussions.audit import tallies_audit
-from discussions.models import Reply
-from forum import services
-from forum.models import Flag, ModerationAction, Suspension
-from tests.conftest import client_for
-from tests.factories import UserFactory, make_reply, make_thread
+from discussions.models import Flag, Reply
+from forum import services as forum_services
+from forum.errors import NotAllowed
+from forum.models import ModerationAction, Suspension
+from tests.support.clients import client_for
+from tests.support.factories import UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def group_moderator():
-    """A moderator the way operators make one: staff, in the Moderators group."""
-    user = UserFactory(username="gmod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
 
 
 def flag(client, reply, **body):
@@ -33,11 +24,11 @@ def flag(client, reply, **body):
 # --- roles ---------------------------------------------------------------------------------------
 
 
-def test_me_says_who_moderates(group_moderator, author):
+def test_me_says_who_moderates(moderator, author):
     staff = UserFactory(username="staffer", is_staff=True)
     boss = UserFactory(username="boss", is_staff=True, is_superuser=True)
 
-    assert client_for(group_moderator).get("/api/me/").json()["is_moderator"] is True
+    assert client_for(moderator).get("/api/me/").json()["is_moderator"] is True
     assert client_for(boss).get("/api/me/").json()["is_moderator"] is True
     assert client_for(staff).get("/api/me/").json()["is_moderator"] is False
     assert client_for(author).get("/api/me/").json()["is_moderator"] is False
@@ -46,7 +37,7 @@ def test_me_says_who_moderates(group_moderator, author):
 def test_staff_outside_the_group_cannot_moderate(reply):
     staff = UserFactory(username="staffer", is_staff=True)
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.reply_hide(actor=staff, reply_id=reply.pk, reason="spam")
     reply.refresh_from_db()
     assert reply.state == Reply.State.VISIBLE
@@ -80,9 +71,9 @@ def test_one_open_flag_per_user_and_reply(reply, as_author, as_other):
     assert Flag.objects.count() == 2
 
 
-def test_flagging_again_after_a_dismissal_is_allowed(reply, as_author, group_moderator):
+def test_flagging_again_after_a_dismissal_is_allowed(reply, as_author, moderator):
     flag(as_author, reply, reason="spam")
-    services.flag_dismiss(actor=group_moderator, flag_id=Flag.objects.get().pk)
+    services.flag_dismiss(actor=moderator, flag_id=Flag.objects.get().pk)
 
     assert flag(as_author, reply, reason="spam").status_code == 201
 
@@ -104,17 +95,17 @@ def test_flags_need_an_account_and_a_visible_reply(reply, anon, as_author, as_ot
     assert not Flag.objects.exists()
 
 
-def test_resolving_a_flag_hides_the_reply_and_closes_every_open_flag_on_it(reply, author, other, group_moderator):
+def test_resolving_a_flag_hides_the_reply_and_closes_every_open_flag_on_it(reply, author, other, moderator):
     first = services.flag_create(actor=author, reply_id=reply.pk, reason="abuse")
     second = services.flag_create(actor=UserFactory(username="third"), reply_id=reply.pk, reason="spam")
 
-    services.flag_resolve(actor=group_moderator, flag_id=first.pk)
+    services.flag_resolve(actor=moderator, flag_id=first.pk)
 
     reply.refresh_from_db()
     assert reply.state == Reply.State.HIDDEN
     assert set(Flag.objects.values_list("state", flat=True)) == {"resolved"}
     first.refresh_from_db()
-    assert (first.handled_by, first.handled_at is not None) == (group_moderator, True)
+    assert (first.handled_by, first.handled_at is not None) == (moderator, True)
     actions = list(ModerationAction.objects.order_by("id").values_list("action", "target_type", "target_id"))
     assert actions == [
         ("hide", "reply", reply.pk),
@@ -126,13 +117,13 @@ def test_resolving_a_flag_hides_the_reply_and_closes_every_open_flag_on_it(reply
 # --- hide and restore ----------------------------------------------------------------------------
 
 
-def test_a_hidden_reply_vanishes_and_comes_back_exactly(topic, thread, reply, author, other, anon, group_moderator):
-    discussion_services.vote_cast(actor=author, reply_id=reply.pk, value=1)
+def test_a_hidden_reply_vanishes_and_comes_back_exactly(topic, thread, reply, author, other, anon, moderator):
+    services.vote_cast(actor=author, reply_id=reply.pk, value=1)
     make_reply(thread=thread, author=UserFactory(username="carol"), stance="pro-openai", body="Another view.")
     before = anon.get("/api/topics/sora-leak/summary/").json()
     thread_before = anon.get(f"/api/threads/{thread.pk}/").json()["reply_count"]
 
-    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="Personal attack.")
+    services.reply_hide(actor=moderator, reply_id=reply.pk, reason="Personal attack.")
 
     assert anon.get(f"/api/replies/{reply.pk}/").status_code == 404
     assert reply.pk not in [r["id"] for r in anon.get(f"/api/replies/?thread={thread.pk}").json()["results"]]
@@ -143,7 +134,7 @@ def test_a_hidden_reply_vanishes_and_comes_back_exactly(topic, thread, reply, au
     assert anon.get(f"/api/threads/{thread.pk}/").json()["reply_count"] == thread_before - 1
     assert tallies_audit() == []
 
-    services.reply_restore(actor=group_moderator, reply_id=reply.pk)
+    services.reply_restore(actor=moderator, reply_id=reply.pk)
 
     assert anon.get(f"/api/replies/{reply.pk}/").status_code == 200
     after = anon.get("/api/topics/sora-leak/summary/").json()
@@ -161,15 +152,15 @@ def test_a_hidden_reply_vanishes_and_comes_back_exactly(topic, thread, reply, au
     ]
 
 
-def test_hiding_needs_a_reason(reply, group_moderator):
+def test_hiding_needs_a_reason(reply, moderator):
     with pytest.raises(Exception) as refused:
-        services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="   ")
+        services.reply_hide(actor=moderator, reply_id=reply.pk, reason="   ")
     assert "reason" in str(refused.value)
     assert not ModerationAction.objects.exists()
 
 
-def test_a_hidden_reply_takes_no_votes_edits_or_flags(reply, as_author, as_other, group_moderator):
-    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="spam")
+def test_a_hidden_reply_takes_no_votes_edits_or_flags(reply, as_author, as_other, moderator):
+    services.reply_hide(actor=moderator, reply_id=reply.pk, reason="spam")
 
     assert as_author.post(f"/api/replies/{reply.pk}/vote/", {"value": 1}, format="json").status_code == 404
     assert as_other.patch(f"/api/replies/{reply.pk}/", {"body": "sneaky"}, format="json").status_code == 404
@@ -177,8 +168,8 @@ def test_a_hidden_reply_takes_no_votes_edits_or_flags(reply, as_author, as_other
     assert flag(as_author, reply, reason="spam").status_code == 404
 
 
-def test_stance_change_by_a_moderator_moves_the_tallies_and_keeps_a_revision(reply, anon, group_moderator):
-    services.reply_stance_change(actor=group_moderator, reply_id=reply.pk, stance_slug="pro-tester", reason="flag")
+def test_stance_change_by_a_moderator_moves_the_tallies_and_keeps_a_revision(reply, anon, moderator):
+    services.reply_stance_change(actor=moderator, reply_id=reply.pk, stance_slug="pro-tester", reason="flag")
 
     stances = anon.get("/api/topics/sora-leak/summary/").json()["stances"]
     assert [s["replies"] for s in stances] == [2, 0]
@@ -195,8 +186,8 @@ def test_stance_change_by_a_moderator_moves_the_tallies_and_keeps_a_revision(rep
 # --- locks and pins ------------------------------------------------------------------------------
 
 
-def test_a_locked_thread_refuses_replies_until_unlocked(thread, as_other, group_moderator):
-    services.thread_lock(actor=group_moderator, thread_id=thread.pk, locked=True, reason="Heated.")
+def test_a_locked_thread_refuses_replies_until_unlocked(thread, as_other, moderator):
+    services.thread_lock(actor=moderator, thread_id=thread.pk, locked=True, reason="Heated.")
     body = {"thread": thread.pk, "body": "One more thing.", "stance": "pro-openai"}
 
     refused = as_other.post("/api/replies/", body, format="json")
@@ -204,7 +195,7 @@ def test_a_locked_thread_refuses_replies_until_unlocked(thread, as_other, group_
     assert "locked" in refused.json()["detail"]
     assert as_other.get(f"/api/threads/{thread.pk}/").json()["is_locked"] is True
 
-    services.thread_lock(actor=group_moderator, thread_id=thread.pk, locked=False)
+    services.thread_lock(actor=moderator, thread_id=thread.pk, locked=False)
     assert as_other.post("/api/replies/", body, format="json").status_code == 201
     assert list(ModerationAction.objects.order_by("id").values_list("action", flat=True)) == [
         "lock-thread",
@@ -212,8 +203,8 @@ def test_a_locked_thread_refuses_replies_until_unlocked(thread, as_other, group_
     ]
 
 
-def test_a_locked_topic_refuses_threads_and_replies(topic, thread, as_other, group_moderator):
-    services.topic_lock(actor=group_moderator, topic_id=topic.pk, locked=True)
+def test_a_locked_topic_refuses_threads_and_replies(topic, thread, as_other, moderator):
+    services.topic_lock(actor=moderator, topic_id=topic.pk, locked=True)
 
     new_thread = {"topic": "sora-leak", "title": "t", "body": "b", "stance": "pro-tester"}
     assert as_other.post("/api/threads/", new_thread, format="json").status_code == 403
@@ -222,10 +213,10 @@ def test_a_locked_topic_refuses_threads_and_replies(topic, thread, as_other, gro
     assert ModerationAction.objects.get().action == "lock-topic"
 
 
-def test_pinned_threads_come_first(topic, author, anon, group_moderator):
+def test_pinned_threads_come_first(topic, author, anon, moderator):
     old = make_thread(topic=topic, author=author, title="Old")
     make_thread(topic=topic, author=author, title="New")
-    services.thread_pin(actor=group_moderator, thread_id=old.pk, pinned=True)
+    services.thread_pin(actor=moderator, thread_id=old.pk, pinned=True)
 
     titles = [t["title"] for t in anon.get("/api/threads/?topic=sora-leak").json()["results"]]
     assert titles[0] == "Old"
@@ -235,8 +226,8 @@ def test_pinned_threads_come_first(topic, author, anon, group_moderator):
 # --- suspensions ---------------------------------------------------------------------------------
 
 
-def test_a_suspended_user_reads_but_every_write_is_refused(topic, thread, reply, author, group_moderator):
-    services.user_suspend(actor=group_moderator, user=author, reason="Brigading.")
+def test_a_suspended_user_reads_but_every_write_is_refused(topic, thread, reply, author, moderator):
+    forum_services.user_suspend(actor=moderator, user=author, reason="Brigading.")
     client = client_for(author)
 
     writes = [
@@ -257,17 +248,17 @@ def test_a_suspended_user_reads_but_every_write_is_refused(topic, thread, reply,
     assert client.get("/api/me/").status_code == 200
 
 
-def test_a_suspension_ends_when_lifted_or_when_its_time_is_up(thread, author, group_moderator):
+def test_a_suspension_ends_when_lifted_or_when_its_time_is_up(thread, author, moderator):
     client = client_for(author)
     body = {"thread": thread.pk, "body": "Back again.", "stance": "pro-tester"}
-    services.user_suspend(actor=group_moderator, user=author, reason="Cool off.")
+    forum_services.user_suspend(actor=moderator, user=author, reason="Cool off.")
     assert client.post("/api/replies/", body, format="json").status_code == 403
 
-    assert services.user_unsuspend(actor=group_moderator, user=author, reason="Apologised.") == 1
+    assert forum_services.user_unsuspend(actor=moderator, user=author, reason="Apologised.") == 1
     assert client.post("/api/replies/", body, format="json").status_code == 201
 
     soon = timezone.now() + datetime.timedelta(hours=1)
-    suspension = services.user_suspend(actor=group_moderator, user=author, reason="Again.", ends_at=soon)
+    suspension = forum_services.user_suspend(actor=moderator, user=author, reason="Again.", ends_at=soon)
     assert client.post("/api/replies/", body, format="json").status_code == 403
     Suspension.objects.filter(pk=suspension.pk).update(ends_at=timezone.now() - datetime.timedelta(seconds=1))
     assert client.post("/api/replies/", body, format="json").status_code == 201
@@ -278,20 +269,20 @@ def test_a_suspension_ends_when_lifted_or_when_its_time_is_up(thread, author, gr
     ]
 
 
-def test_suspending_needs_a_reason_and_a_future_end(author, group_moderator):
+def test_suspending_needs_a_reason_and_a_future_end(author, moderator):
     with pytest.raises(Exception, match="reason"):
-        services.user_suspend(actor=group_moderator, user=author, reason=" ")
+        forum_services.user_suspend(actor=moderator, user=author, reason=" ")
     with pytest.raises(Exception, match="ends_at"):
         past = timezone.now() - datetime.timedelta(days=1)
-        services.user_suspend(actor=group_moderator, user=author, reason="x", ends_at=past)
+        forum_services.user_suspend(actor=moderator, user=author, reason="x", ends_at=past)
     assert not Suspension.objects.exists()
 
 
 # --- the log -------------------------------------------------------------------------------------
 
 
-def test_the_log_is_append_only(reply, group_moderator):
-    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="spam")
+def test_the_log_is_append_only(reply, moderator):
+    services.reply_hide(actor=moderator, reply_id=reply.pk, reason="spam")
     entry = ModerationAction.objects.get()
 
     with pytest.raises(ValueError):
@@ -300,10 +291,10 @@ def test_the_log_is_append_only(reply, group_moderator):
         entry.delete()
 
 
-def test_moderators_read_the_log_through_the_api(reply, group_moderator, author, anon, django_assert_num_queries):
-    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="spam")
-    services.reply_restore(actor=group_moderator, reply_id=reply.pk)
-    client = client_for(group_moderator)
+def test_moderators_read_the_log_through_the_api(reply, moderator, author, anon, django_assert_num_queries):
+    services.reply_hide(actor=moderator, reply_id=reply.pk, reason="spam")
+    services.reply_restore(actor=moderator, reply_id=reply.pk)
+    client = client_for(moderator)
 
     # 1 token; 2 the moderator check (the user's own permissions, then their groups'); 1 count; 1 page
     # joined to the actor
@@ -314,7 +305,7 @@ def test_moderators_read_the_log_through_the_api(reply, group_moderator, author,
     assert [r["action"] for r in rows] == ["restore", "hide"]
     assert rows[1] | {"id": 0, "created_at": ""} == {
         "id": 0,
-        "actor": "gmod",
+        "actor": "mod",
         "action": "hide",
         "target_type": "reply",
         "target_id": reply.pk,
@@ -329,26 +320,26 @@ def test_moderators_read_the_log_through_the_api(reply, group_moderator, author,
     assert anon.get("/api/moderation/log/").status_code == 401
 
 
-def test_a_no_op_writes_no_log_row(thread, topic, reply, group_moderator):
-    services.thread_lock(actor=group_moderator, thread_id=thread.pk, locked=False)
-    services.thread_pin(actor=group_moderator, thread_id=thread.pk, pinned=False)
-    services.topic_lock(actor=group_moderator, topic_id=topic.pk, locked=False)
-    services.reply_stance_change(actor=group_moderator, reply_id=reply.pk, stance_slug="pro-openai")
+def test_a_no_op_writes_no_log_row(thread, topic, reply, moderator):
+    services.thread_lock(actor=moderator, thread_id=thread.pk, locked=False)
+    services.thread_pin(actor=moderator, thread_id=thread.pk, pinned=False)
+    services.topic_lock(actor=moderator, topic_id=topic.pk, locked=False)
+    services.reply_stance_change(actor=moderator, reply_id=reply.pk, stance_slug="pro-openai")
 
     assert not ModerationAction.objects.exists()
     assert not reply.revisions.exists()
 
 
-def test_a_restore_is_not_new_activity(thread, reply, anon, group_moderator):
+def test_a_restore_is_not_new_activity(thread, reply, anon, moderator):
     before = anon.get(f"/api/threads/{thread.pk}/").json()["last_activity_at"]
-    services.reply_hide(actor=group_moderator, reply_id=reply.pk, reason="spam")
-    services.reply_restore(actor=group_moderator, reply_id=reply.pk)
+    services.reply_hide(actor=moderator, reply_id=reply.pk, reason="spam")
+    services.reply_restore(actor=moderator, reply_id=reply.pk)
 
     assert anon.get(f"/api/threads/{thread.pk}/").json()["last_activity_at"] == before
 
 
-def test_a_hidden_opening_post_takes_its_stance_along(thread, anon, group_moderator):
-    services.reply_hide(actor=group_moderator, reply_id=thread.opening_reply_id, reason="abuse")
+def test_a_hidden_opening_post_takes_its_stance_along(thread, anon, moderator):
+    services.reply_hide(actor=moderator, reply_id=thread.opening_reply_id, reason="abuse")
 
     body = anon.get(f"/api/threads/{thread.pk}/").json()
     assert (body["body"], body["stance"]) == (None, None)

@@ -4,20 +4,20 @@ the list is one topic or one thread unfiltered otherwise, and it must equal what
 import pytest
 
 from discussions import services
-from tests.factories import UserFactory, make_reply, make_thread
+from tests.support.factories import UserFactory, make_reply, make_thread
 
 REPLIES = "/api/replies/"
 
 
 @pytest.fixture
-def busy(topic, other_topic, thread, author, other, moderator):
+def busy(topic, rival_topic, thread, author, other, moderator):
     """A thread and a second thread in the topic, some replies withdrawn or hidden, and the rival topic
     (same stance slugs) busy too, so a count that leaked across topics or states would show."""
     second = make_thread(topic=topic, author=other, stance="pro-openai", title="Terms were clear")
     replies = [make_reply(thread=t, author=a) for t in (thread, second, thread) for a in (author, other)]
     services.reply_withdraw(actor=author, reply_id=replies[0].pk)
     services.reply_hide(actor=moderator, reply_id=replies[1].pk, reason="off topic")
-    rival = make_thread(topic=other_topic, author=author, stance="pro-tester", title="Elsewhere")
+    rival = make_thread(topic=rival_topic, author=author, stance="pro-tester", title="Elsewhere")
     for _ in range(3):
         make_reply(thread=rival, author=other)
     return second

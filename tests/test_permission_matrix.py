@@ -2,8 +2,8 @@
 
 The roles: nobody signed in; another user; the author of the targeted reply; a moderator (a member of the
 "Moderators" group made by forum's migration, not staff); a staff user who does not moderate; and a user a
-moderator suspended. The suspended user targets a reply of their own, so that their 403 can only come from
-the suspension and not from authorship.
+moderator suspended. The suspended user is staff and targets a reply of their own, so that their 403 can only
+come from the suspension, not from authorship or rights.
 """
 
 from types import SimpleNamespace
@@ -13,11 +13,10 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from discussions import services
-from discussions.models import Position, Reply, ReplyRevision, Stance, Thread, Topic, Vote
-from forum.models import Flag
+from discussions.models import Flag, Position, Reply, ReplyRevision, Stance, Thread, Topic, Vote
 from forum.services import user_suspend
-from tests.conftest import client_for
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.clients import client_for
+from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,8 @@ def build_world():
         "author": UserFactory(username="alice"),
         "moderator": UserFactory(username="mod"),
         "staff": UserFactory(username="staffer", is_staff=True),
-        "suspended": UserFactory(username="sam"),
+        # Staff, so that on topic writes too their 403 can only come from the suspension.
+        "suspended": UserFactory(username="sam", is_staff=True),
     }
     users["moderator"].groups.add(Group.objects.get(name="Moderators"))
     thread = make_thread(topic=topic, author=opener, title="Unpaid labour", body="Testers worked free.")

@@ -7,8 +7,8 @@ from django.utils.http import http_date
 
 from discussions import services
 from tests.clock import frozen_at
-from tests.conftest import client_for
-from tests.factories import UserFactory, make_reply, make_thread
+from tests.support.clients import client_for
+from tests.support.factories import UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 

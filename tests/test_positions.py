@@ -4,8 +4,8 @@ import pytest
 
 from discussions import services
 from discussions.models import Position, Reply, Topic
-from tests.conftest import client_for
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.clients import client_for
+from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +93,7 @@ def test_history_is_oldest_first_with_the_current_one_last(topic, reply, as_auth
     }
 
 
-def test_history_is_the_callers_own_on_this_topic_only(topic, other_topic, as_author, as_other):
+def test_history_is_the_callers_own_on_this_topic_only(topic, rival_topic, as_author, as_other):
     put(as_other, "pro-tester")  # someone else's position
     put(as_author, "pro-openai", url="/api/topics/rival-debate/position/")  # the same slug on the rival topic
 
@@ -136,9 +136,9 @@ def test_a_stance_that_is_not_the_topics_is_400_naming_stance(stance, topic, as_
 
 
 @pytest.fixture
-def bad_persuaders(topic, other_topic, thread, author, other):
+def bad_persuaders(topic, rival_topic, thread, author, other):
     """Reply ids a declaration must refuse to name, by why."""
-    rival_reply = make_thread(topic=other_topic, author=other).opening_reply
+    rival_reply = make_thread(topic=rival_topic, author=other).opening_reply
     withdrawn = make_reply(thread=thread, author=other, body="Soon gone.")
     services.reply_withdraw(actor=other, reply_id=withdrawn.pk)
     return {"of another topic": rival_reply.pk, "withdrawn": withdrawn.pk, "unknown": 999_999}
@@ -170,7 +170,7 @@ def test_a_persuader_that_is_not_an_id_is_400(value, topic, as_author):
 
 
 @pytest.fixture
-def declared(topic, other_topic, thread, author):
+def declared(topic, rival_topic, thread, author):
     """Four users declare (and change) sides; every summary number below is worked out from this."""
     r_a = make_reply(thread=thread, author=author, stance="pro-openai", body="r_a")
     r_b = make_reply(thread=thread, author=author, stance="pro-tester", body="r_b")

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from discussions import services
 from discussions.models import Reply, ReplyRevision, Thread, Topic
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
 
 REPLIES = "/api/replies/"
 CONTRACT_FIELDS = {
@@ -154,8 +154,8 @@ def test_parent_from_another_thread_is_400(as_other, thread, topic, author):
     assert written() == before
 
 
-def test_parent_from_another_topic_is_400(as_other, thread, other_topic, author):
-    rival_thread = make_thread(topic=other_topic, author=author, title="Rival")
+def test_parent_from_another_topic_is_400(as_other, thread, rival_topic, author):
+    rival_thread = make_thread(topic=rival_topic, author=author, title="Rival")
     before = written()
 
     response = as_other.post(
@@ -331,11 +331,11 @@ def test_detail_of_a_non_numeric_id_is_a_json_404(anon, db):
 
 
 @pytest.fixture
-def conversation(topic, other_topic, author, other):
+def conversation(topic, rival_topic, author, other):
     """Replies in two threads of sora-leak and one thread of the rival topic (same stance slugs)."""
     main = make_thread(topic=topic, author=author, stance="pro-tester", title="Main")
     side = make_thread(topic=topic, author=other, stance="pro-openai", title="Side")
-    rival = make_thread(topic=other_topic, author=author, stance="pro-tester", title="Rival")
+    rival = make_thread(topic=rival_topic, author=author, stance="pro-tester", title="Rival")
     r1 = make_reply(thread=main, author=other, stance="pro-openai", body="r1")
     r2 = make_reply(thread=main, author=author, stance="pro-tester", body="r2", parent=r1)
     r3 = make_reply(thread=main, author=other, stance="pro-tester", body="r3", parent=r1)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import client_for
+from tests.support.clients import client_for
 
 ROUTER = ["config.db_router.PrimaryReplicaRouter"]
 needs_replica = pytest.mark.skipif(

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from discussions import selectors, services
 from discussions.serializers import ReplySerializer
 from tests.clock import frozen_at
-from tests.factories import UserFactory, make_reply
+from tests.support.factories import UserFactory, make_reply
 
 
 def declared(reply) -> dict:

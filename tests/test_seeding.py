@@ -103,6 +103,7 @@ def test_seeding_relocks_an_account_someone_unlocked():
 @pytest.mark.django_db
 def test_seeding_beside_a_topic_that_reuses_the_stance_slugs():
     other = services.topic_create(
+        actor=None,
         slug="other",
         title="Another debate",
         question="Another question?",

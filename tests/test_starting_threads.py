@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from discussions.models import Reply, Thread, Topic
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
 
 THREADS = "/api/threads/"
 CONTRACT_FIELDS = {
@@ -97,14 +97,14 @@ def test_opening_post_is_the_first_reply_and_counts(as_author, anon, topic):
     assert anon.get(f"{THREADS}{thread_id}/").json()["reply_count"] == 1
 
 
-def test_counts_add_up_over_several_threads(as_author, as_other, topic, other_topic):
+def test_counts_add_up_over_several_threads(as_author, as_other, topic, rival_topic):
     as_author.post(THREADS, new_thread(), format="json")
     as_other.post(THREADS, new_thread(stance="pro-openai"), format="json")
 
     topic.refresh_from_db()
-    other_topic.refresh_from_db()
+    rival_topic.refresh_from_db()
     assert (topic.thread_count, topic.reply_count) == (2, 2)
-    assert (other_topic.thread_count, other_topic.reply_count) == (0, 0)
+    assert (rival_topic.thread_count, rival_topic.reply_count) == (0, 0)
 
 
 def test_a_title_of_exactly_200_characters_is_accepted(as_author, topic):
@@ -234,7 +234,7 @@ def test_locked_topic_is_403_with_detail(as_author, topic):
     assert written() == before
 
 
-def test_locking_one_topic_leaves_the_other_open(as_author, topic, other_topic):
+def test_locking_one_topic_leaves_the_other_open(as_author, topic, rival_topic):
     topic.is_locked = True
     topic.save()
 
@@ -247,14 +247,14 @@ def test_locking_one_topic_leaves_the_other_open(as_author, topic, other_topic):
 
 
 @pytest.fixture
-def debate(topic, other_topic, author, other):
+def debate(topic, rival_topic, author, other):
     """Threads in both topics, by two authors, from both stances, opened one minute apart."""
     start = timezone.now() - timedelta(hours=1)
     specs = [
         ("t1", topic, author, "pro-tester"),
         ("t2", topic, other, "pro-openai"),
         ("t3", topic, author, "pro-openai"),
-        ("rival", other_topic, author, "pro-tester"),
+        ("rival", rival_topic, author, "pro-tester"),
     ]
     threads = {}
     for i, (name, in_topic, by, stance) in enumerate(specs):

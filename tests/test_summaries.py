@@ -4,7 +4,7 @@ import pytest
 
 from discussions import services
 from discussions.ranking import wilson_lower_bound
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 

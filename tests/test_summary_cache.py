@@ -3,7 +3,7 @@
 import pytest
 
 from discussions import services
-from tests.factories import make_reply
+from tests.support.factories import make_reply
 
 pytestmark = pytest.mark.django_db
 

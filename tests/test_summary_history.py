@@ -7,7 +7,7 @@ import pytest
 from discussions import services
 from discussions.models import Reply
 from tests.clock import frozen_at
-from tests.factories import UserFactory, make_reply, make_thread
+from tests.support.factories import UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -46,11 +46,11 @@ def test_the_time_patch_reaches_the_model_defaults(topic, author):
 
 
 @pytest.fixture
-def debate(topic, other_topic, author, other):
+def debate(topic, rival_topic, author, other):
     """Activity on Tue 5, Thu 7 and Tue 19 March 2024; every bucket below is worked out from it."""
     v1, v2, v3, v4 = (UserFactory(username=f"v{i}") for i in range(1, 5))
     with on("2024-03-01"):  # the rival topic, before and after: it must not stretch this topic's range
-        rival = make_thread(topic=other_topic, author=other, stance="pro-openai").opening_reply
+        rival = make_thread(topic=rival_topic, author=other, stance="pro-openai").opening_reply
         declare(v4, "pro-tester", "rival-debate")
     with on("2024-03-25"):
         cast(v1, rival, 1)

@@ -5,19 +5,16 @@ copies DEFAULT_THROTTLE_RATES into a class attribute when it is imported, so cha
 would not reach it: the `rates` fixture changes both, and both come back when the test ends.
 """
 
-import uuid
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
-from discussions.models import Position, Reply, Thread, Vote
+from discussions.models import Flag, Position, Reply, Thread, Vote
 from forum import services as forum_services
-from forum.models import Flag
-from tests.conftest import client_for
-from tests.factories import PASSWORD, make_reply
+from tests.support.clients import client_for
+from tests.support.factories import PASSWORD, make_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -213,30 +210,6 @@ def test_a_success_before_the_limit_resets_the_count(settings, anon, author):
 
 
 # --- counters shared through Redis ---------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_cache(settings):
-    """The default cache on Redis db 15 under a prefix of this test's own; its keys are removed after."""
-    redis = pytest.importorskip("redis")
-    server = redis.Redis(host="127.0.0.1", port=6379, db=15, socket_connect_timeout=1)
-    try:
-        server.ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"no Redis server at 127.0.0.1:6379 ({exc})")
-    prefix = f"test-throttle-{uuid.uuid4().hex}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
-            "KEY_PREFIX": prefix,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        }
-    }
-    yield server, prefix
-    for key in server.scan_iter(match=f"{prefix}:*"):
-        server.delete(key)
-    server.close()
 
 
 def test_two_cache_clients_share_the_throttle_history(redis_cache, rates, monkeypatch, thread, other, author):

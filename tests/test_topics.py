@@ -4,8 +4,7 @@ import pytest
 
 from discussions.models import Stance, Topic
 from forum.models import ModerationAction
-from tests.conftest import client_for
-from tests.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.factories import TopicFactory, make_reply, make_thread
 
 TOPICS = "/api/topics/"
 
@@ -21,20 +20,10 @@ NEW_TOPIC = {
 }
 
 
-@pytest.fixture
-def staff(db):
-    return UserFactory(username="staffer", is_staff=True)
-
-
-@pytest.fixture
-def as_staff(staff):
-    return client_for(staff)
-
-
 # --- reading ---------------------------------------------------------------------------------
 
 
-def test_list_is_paginated(anon, topic):
+def test_list_is_paginated(anon, topic, rival_topic):
     for i in range(3):
         TopicFactory(slug=f"extra-{i}")
 
@@ -190,13 +179,8 @@ def test_create_names_a_missing_field(as_staff, missing):
     assert not Topic.objects.filter(title="GPU export rules").exists()
 
 
-@pytest.fixture
-def as_staff_moderator(db):
-    return client_for(ModeratorFactory(username="staff-mod", is_staff=True))
-
-
-def test_a_staff_moderator_locks_a_topic_and_it_then_refuses_threads(as_staff_moderator, as_author, topic):
-    response = as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
+def test_a_staff_moderator_locks_a_topic_and_it_then_refuses_threads(as_moderator, as_author, topic):
+    response = as_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
 
     assert response.status_code == 200
     assert response.json()["is_locked"] is True
@@ -210,25 +194,24 @@ def test_a_staff_moderator_locks_a_topic_and_it_then_refuses_threads(as_staff_mo
     assert refused.status_code == 403
 
 
-def test_a_lock_through_the_api_lands_in_the_moderation_log(as_staff_moderator, topic):
-    as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
-    as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True, "title": "Locked"}, format="json")
-    as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": False}, format="json")
+def test_a_lock_through_the_api_lands_in_the_moderation_log(as_moderator, topic):
+    as_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
+    as_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True, "title": "Locked"}, format="json")
+    as_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": False}, format="json")
 
     log = ModerationAction.objects.filter(target_type="topic", target_id=topic.pk).order_by("pk")
     assert [(e.action, e.actor.username, e.before, e.after) for e in log] == [
-        ("lock-topic", "staff-mod", {"is_locked": False}, {"is_locked": True}),
-        ("unlock-topic", "staff-mod", {"is_locked": True}, {"is_locked": False}),
+        ("lock-topic", "mod", {"is_locked": False}, {"is_locked": True}),
+        ("unlock-topic", "mod", {"is_locked": True}, {"is_locked": False}),
     ]  # the second PATCH changed the title only: locking a locked topic logs nothing
 
 
-def test_a_lock_through_the_api_costs_a_fixed_number_of_queries(as_staff_moderator, topic, django_assert_num_queries):
-    # 1 token joined to its user; 1 the user's active suspension; 1 topic, 1 its stances (the view's object);
-    # 1 SAVEPOINT for topic_update, 1 for topic_lock; 1 the user's permissions, 1 their groups' (moderation);
-    # 1 SELECT topic FOR UPDATE; 1 UPDATE its lock; 1 INSERT the moderation log row; 2 RELEASE SAVEPOINT;
-    # 1 topic, 1 its stances for the answer.
-    with django_assert_num_queries(15):
-        response = as_staff_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
+def test_a_lock_through_the_api_costs_a_fixed_number_of_queries(as_moderator, topic, query_budget):
+    # 1 token joined to its user; 1 topic, 1 its stances (the view's object); 1 the user's permissions,
+    # 1 their groups' (moderation); 1 the user's active suspension; 1 SELECT topic FOR UPDATE; 1 UPDATE its
+    # lock; 1 INSERT the moderation log row; 1 topic, 1 its stances for the answer.
+    with query_budget(11):
+        response = as_moderator.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
 
     assert response.status_code == 200
 
@@ -276,8 +259,8 @@ def test_put_and_delete_are_not_offered(as_staff, topic):
 
 
 @pytest.mark.parametrize("n_topics", [3, 25])
-def test_list_query_count_is_constant(anon, django_assert_num_queries, n_topics, db):
-    for i in range(n_topics - 1):  # plus the autouse rival-debate topic
+def test_list_query_count_is_constant(anon, django_assert_num_queries, n_topics, db, rival_topic):
+    for i in range(n_topics - 1):  # plus rival_topic
         TopicFactory(slug=f"t-{i}")
 
     # 1 count, 1 page of topics, 1 prefetch of their stances

@@ -11,7 +11,7 @@ from django.db.models import F
 from discussions import services
 from discussions.models import DailyTally, Participation, Reply, Stance, StanceTally, Thread, Topic
 from tests.clock import frozen_at
-from tests.factories import UserFactory, make_reply, make_thread
+from tests.support.factories import UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def declare(user, stance, persuaded_by=None, topic_slug="sora-leak"):
 
 
 @pytest.fixture
-def debate(topic, other_topic, author, other):
+def debate(topic, rival_topic, author, other):
     """Every kind of write, spread over four days so the daily roll-ups have several rows to get right."""
     v1, v2, v3 = (UserFactory(username=f"v{i}") for i in range(1, 4))
     with on("2024-03-05"):
@@ -55,7 +55,7 @@ def debate(topic, other_topic, author, other):
         r3 = make_reply(thread=thread, author=v1, stance="pro-tester", parent=r2)
         declare(v2, "pro-tester")
         declare(v3, "pro-openai")
-        rival = make_thread(topic=other_topic, author=other, stance="pro-openai").opening_reply
+        rival = make_thread(topic=rival_topic, author=other, stance="pro-openai").opening_reply
     with on("2024-03-06"):
         for voter, reply, value in [(v1, r1, 1), (v2, r1, 1), (v3, r1, -1), (author, r2, 1), (v2, r2, -1)]:
             vote(voter, reply, value)

@@ -5,8 +5,8 @@ import pytest
 from discussions import services
 from discussions.models import Reply, Vote
 from discussions.ranking import controversy, wilson_lower_bound
-from tests.conftest import client_for
-from tests.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.clients import client_for
+from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def target(thread, author):
 
 
 @pytest.fixture
-def voters(topic, other_topic, thread):
+def voters(topic, rival_topic, thread):
     """One voter of each kind, named by where their stance comes from."""
     users = {name: UserFactory(username=name) for name in ("declared", "replier", "fallback", "elsewhere", "nobody")}
     # Declared pro-openai while their reply argues pro-tester: the declaration wins.
@@ -58,7 +58,7 @@ def voters(topic, other_topic, thread):
     latest = make_reply(thread=thread, author=users["fallback"], stance="pro-tester")
     services.reply_withdraw(actor=users["fallback"], reply_id=latest.pk)
     # A side on the rival topic only (same slugs): no side here.
-    rival_thread = make_thread(topic=other_topic, author=users["elsewhere"], stance="pro-openai")
+    rival_thread = make_thread(topic=rival_topic, author=users["elsewhere"], stance="pro-openai")
     make_reply(thread=rival_thread, author=users["elsewhere"], stance="pro-openai")
     declare(users["elsewhere"], "pro-tester", topic_slug="rival-debate")
     return users
@@ -141,7 +141,7 @@ def side_voters(topic_slug, stance, n, prefix):
 
 
 @pytest.fixture
-def sides(topic, other_topic):
+def sides(topic, rival_topic):
     """Five declared voters per side on both topics (the same users, the same slugs)."""
     testers = side_voters("sora-leak", "pro-tester", 5, "t")
     openais = side_voters("sora-leak", "pro-openai", 5, "o")
@@ -215,13 +215,13 @@ def test_bridging_needs_every_stance_of_the_topic_not_just_two(db):
 
 
 @pytest.fixture
-def ground(sides, topic, other_topic, thread, author):
+def ground(sides, topic, rival_topic, thread, author):
     """Replies of known bridging scores on this topic, and a bridging one on the rival topic."""
     g1 = make_reply(thread=thread, author=author, body="g1")
     g2 = make_reply(thread=thread, author=author, body="g2")
     one_sided = make_reply(thread=thread, author=author, body="one-sided")
     gone = make_reply(thread=thread, author=author, body="gone")
-    rival = make_thread(topic=other_topic, author=author).opening_reply
+    rival = make_thread(topic=rival_topic, author=author).opening_reply
     for reply in (g1, gone, rival):
         rate(reply, sides["pro-tester"], 3, 0)
         rate(reply, sides["pro-openai"], 3, 0)
