@@ -10,7 +10,7 @@ from discussions import services
 from discussions.models import Reply, Vote
 from discussions.ranking import wilson_lower_bound
 from forum.errors import NotFound
-from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
 
 N_THREADS = 8
 ROUNDS = 12
@@ -131,7 +131,7 @@ def test_hides_and_restores_racing_with_votes_leave_every_tally_exact():
     thread = make_thread(topic=topic, author=UserFactory(username="opener"))
     reply = make_reply(thread=thread, author=UserFactory(username="replier"))
     voters = [UserFactory(username=f"crowd{i}") for i in range(N_THREADS - 1)]
-    moderator = UserFactory(username="racemod", is_superuser=True, is_staff=True)
+    moderator = ModeratorFactory(username="racemod")
 
     def vote_walk(voter, seed):
         rng = random.Random(seed)

@@ -50,7 +50,7 @@ def seeded_debate(db, topic, rival_topic):
     """A small debate on `sora-leak`: threads and replies by the fuzzing user and by others, votes, a position."""
     from discussions import services
 
-    fuzzer = ModeratorFactory(username="fuzzer", is_staff=True)
+    fuzzer = ModeratorFactory(username="fuzzer")
     alice = UserFactory(username="alice")
     bob = UserFactory(username="bob")
     mine = make_thread(topic=topic, author=fuzzer, stance="pro-tester", title="Unpaid labour", body="Testers worked.")

@@ -30,7 +30,6 @@ from collections import Counter, defaultdict
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import transaction
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -39,6 +38,7 @@ from discussions import audit, selectors, services
 from discussions.models import Position, Reply, Stance, Thread, Topic, Vote
 from discussions.ranking import wilson_lower_bound
 from forum.errors import DomainError
+from tests.support.factories import ModeratorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -239,8 +239,7 @@ class Debate:
 
     def __init__(self, n_stances: int):
         self.users = [get_user_model().objects.create(username=f"debater{i}") for i in range(USERS)]
-        self.moderator = get_user_model().objects.create(username="moderator")
-        self.moderator.user_permissions.add(Permission.objects.get(codename="moderate_reply"))
+        self.moderator = ModeratorFactory(username="moderator")
         main = [{"slug": s, "label": f"main {s}"} for s in SLUGS[:n_stances]]
         rival = [{"slug": s, "label": f"rival {s}"} for s in reversed(SLUGS)]
         services.topic_create(actor=None, slug=MAIN, title="Main", question="Who is right?", stances=main)
