@@ -140,15 +140,15 @@ def voters_and_targets(rng: random.Random) -> tuple[list[str], list[int]]:
     """Tokens of the accounts that cast the timed votes, and the large topic's visible replies they have not
     voted on (a --reuse run skips the ones an earlier run used)."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from discussions.models import Reply
+    from forum.models import ApiToken
 
     User = get_user_model()
     tokens = []
     for i in range(VOTERS):
         user, _ = User.objects.get_or_create(username=f"bench-voter-{i}")
-        tokens.append(Token.objects.get_or_create(user=user)[0].key)
+        tokens.append(ApiToken.objects.create(user=user)[1])  # only its digest is stored: a new one each run
     visible = Reply.objects.filter(topic__slug=LARGE, state=Reply.State.VISIBLE)
     ids = list(visible.exclude(votes__user__username__startswith="bench-voter-").values_list("pk", flat=True))
     rng.shuffle(ids)

@@ -24,6 +24,7 @@ from discussions.serializers import (
     PositionHistorySerializer,
     PositionInputSerializer,
     PositionSerializer,
+    ProfileSerializer,
     ReplyCreateInputSerializer,
     ReplySerializer,
     ReplyUpdateInputSerializer,
@@ -353,3 +354,13 @@ class FlagApi(APIView):
         serializer.is_valid(raise_exception=True)
         flag = services.flag_create(actor=request.user, reply_id=pk, **serializer.validated_data)
         return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED)
+
+
+class ProfileApi(APIView):
+    """A user's public profile: anyone may read it."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: ProfileSerializer, **errors(404)})
+    def get(self, request, username: str):
+        return Response(ProfileSerializer(selectors.user_profile(username=username)).data)

@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -206,3 +207,19 @@ def summary_history(*, topic: Topic, bucket: str) -> list[dict]:
         history.append(entry)
         start += step
     return history
+
+
+def user_profile(*, username: str) -> dict:
+    """A user's public face: when they joined, how many of their replies are visible, where they stand now."""
+    user = get_object_or_404(get_user_model(), username=username)
+    positions = (
+        Position.objects.filter(user=user, until=None)
+        .order_by("topic__slug")
+        .values_list("topic__slug", "stance__slug")
+    )
+    return {
+        "username": user.username,
+        "date_joined": user.date_joined,
+        "reply_count": Reply.objects.filter(author=user, state=Reply.State.VISIBLE).count(),
+        "positions": [{"topic": topic, "stance": stance} for topic, stance in positions],
+    }

@@ -291,3 +291,15 @@ class FlagSerializer(serializers.Serializer):
     text = serializers.CharField()
     state = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class ProfilePositionSerializer(serializers.Serializer):
+    topic = serializers.CharField(help_text="Topic slug.")
+    stance = serializers.CharField(help_text="Stance slug within that topic.")
+
+
+class ProfileSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    date_joined = serializers.DateTimeField()
+    reply_count = serializers.IntegerField(help_text="The user's visible replies, opening posts included.")
+    positions = ProfilePositionSerializer(many=True, help_text="Their current side on each topic they declared one.")

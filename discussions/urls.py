@@ -1,14 +1,20 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
-from discussions.apis import FlagApi, ReplyViewSet, ThreadViewSet, TopicViewSet
+from config.api_root import ApiRootView
+from discussions.apis import FlagApi, ProfileApi, ReplyViewSet, ThreadViewSet, TopicViewSet
 
+# The API root lists forum's endpoints too, so it is the project's view rather than the router's own.
 router = DefaultRouter()
+router.include_root_view = False
 router.register("topics", TopicViewSet, basename="topic")
 router.register("threads", ThreadViewSet, basename="thread")
 router.register("replies", ReplyViewSet, basename="reply")
 
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
     *router.urls,
     path("replies/<int:pk>/flag/", FlagApi.as_view(), name="reply-flag"),
+    # The characters Django's username validator allows; anything else (a NUL, a slash) is a plain 404.
+    re_path(r"^users/(?P<username>[\w.@+-]{1,150})/$", ProfileApi.as_view(), name="user-profile"),
 ]

@@ -5,6 +5,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class User(AbstractUser):
@@ -12,6 +14,22 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+
+class ApiToken(AbstractAuthToken):
+    """One login's API token (one per device): knox keeps only its digest; it expires and can be revoked."""
+
+    # knox keys tokens by digest; an integer id is what a client lists and revokes by.
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    # Moved at most once a minute (forum.authentication), so reading with a token is not a write each time.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created"], name="apitoken_user_idx")]
+
+    def __str__(self):
+        return f"token {self.token_key[:8]}… of user {self.user_id}"
 
 
 class Suspension(models.Model):

@@ -1,6 +1,9 @@
 """Reads about people and order."""
 
-from forum.models import ModerationAction, Suspension
+from django.db.models import Q
+from django.utils import timezone
+
+from forum.models import ApiToken, ModerationAction, Suspension
 
 
 def suspension_in_force(user) -> Suspension | None:
@@ -21,4 +24,11 @@ def moderation_log_of(*, target_type: str, target_id: int) -> list[ModerationAct
         ModerationAction.objects.filter(target_type=target_type, target_id=target_id)
         .select_related("actor")
         .order_by("created_at", "id")
+    )
+
+
+def token_list(user) -> list[ApiToken]:
+    """The user's tokens that still work, newest first (never their secrets: only digests are stored)."""
+    return list(
+        ApiToken.objects.filter(Q(expiry=None) | Q(expiry__gt=timezone.now()), user=user).order_by("-created", "-id")
     )

@@ -48,7 +48,26 @@ class TokenInputSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(source="key")
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`; shown once, stored hashed.")
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = TextField(max_length=128, trim_whitespace=False)
+    new_password = TextField(max_length=128, trim_whitespace=False)
+
+
+class ApiTokenSerializer(serializers.Serializer):
+    """A token as its owner lists it: never its secret."""
+
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField(source="created")
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(source="expiry", allow_null=True)
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, token) -> bool:
+        return token.pk == self.context.get("current")
 
 
 class MeSerializer(serializers.Serializer):

@@ -9,10 +9,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
-from forum.errors import Conflict, Invalid, RateLimited
-from forum.models import ModerationAction, Suspension
+from forum.errors import Conflict, Invalid, NotFound, RateLimited
+from forum.models import ApiToken, ModerationAction, Suspension
 from forum.permissions import refuse_unless_moderator
 
 USERNAME_TAKEN = "A user with that username already exists."
@@ -42,8 +41,16 @@ def _failures_key(username: str) -> str:
     return f"login-failures:{hashlib.sha256(username.lower().encode()).hexdigest()}"
 
 
-def token_obtain(*, username: str, password: str) -> Token:
-    """Exchange credentials for the user's API token (created on first use).
+def _token_issue(user) -> tuple[ApiToken, str]:
+    """A new token for one login (one device); the user's expired ones go. Runs in the caller's transaction."""
+    now = timezone.now()
+    ApiToken.objects.filter(user=user, expiry__lte=now).delete()
+    token, key = ApiToken.objects.create(user=user, last_used_at=now)
+    return token, key
+
+
+def token_obtain(*, username: str, password: str) -> tuple[ApiToken, str]:
+    """Exchange credentials for a new API token (one per login, expiring); returns it and its secret key.
 
     After LOGIN_FAILURE_LIMIT failures for one username within LOGIN_FAILURE_WINDOW seconds, further
     attempts are refused until the window passes, whatever the password: guessing stops paying.
@@ -61,14 +68,30 @@ def token_obtain(*, username: str, password: str) -> Token:
         raise Invalid.on("non_field_errors", "Unable to log in with the given username and password.")
     cache.delete(key)
     with transaction.atomic(durable=True):
-        token, _ = Token.objects.get_or_create(user=user)
-    return token
+        return _token_issue(user)
 
 
-def token_revoke(*, user) -> None:
-    """Delete the user's API token: every client holding it is logged out."""
+def token_revoke(*, user, token_id: int) -> None:
+    """End one of the user's own tokens (logging out, or revoking another device); others' are not found."""
     with transaction.atomic(durable=True):
-        Token.objects.filter(user=user).delete()
+        deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    if not deleted:
+        raise NotFound("No such token.")
+
+
+def password_change(*, user, old_password: str, new_password: str) -> tuple[ApiToken, str]:
+    """Change the password after checking the old one; every earlier token ends and a fresh one is issued."""
+    if not user.check_password(old_password):
+        raise Invalid.on("old_password", "The current password is not correct.")
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise Invalid({"new_password": exc.messages}) from None
+    with transaction.atomic(durable=True):
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        ApiToken.objects.filter(user=user).delete()
+        return _token_issue(user)
 
 
 def moderation_log_append(

@@ -1,9 +1,12 @@
 """Accounts: register, exchange credentials for a token, ask who I am."""
 
+import datetime
+
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 
+from forum.models import ApiToken
 from tests.support.factories import PASSWORD
 
 REGISTER = "/api/auth/register/"
@@ -102,19 +105,28 @@ def test_register_refuses_an_invalid_username(anon, db):
 # --- token -----------------------------------------------------------------------------------
 
 
-def test_token_for_good_credentials(anon, author):
+def test_token_for_good_credentials_expires_after_the_configured_days(anon, author, settings):
+    before = timezone.now()
     response = anon.post(TOKEN, {"username": "alice", "password": PASSWORD}, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=author).key}
+    body = response.json()
+    assert set(body) == {"token", "expires_at"}
+    (stored,) = ApiToken.objects.filter(user=author)
+    assert body["token"] not in {stored.digest, stored.token_key}  # the key itself is never stored
+    ttl = settings.REST_KNOX["TOKEN_TTL"]
+    assert before + ttl <= datetime.datetime.fromisoformat(body["expires_at"]) <= timezone.now() + ttl
 
 
-def test_token_is_the_same_when_asked_twice(anon, author):
+def test_each_login_gets_its_own_token_and_both_work(anon, author):
     first = anon.post(TOKEN, {"username": "alice", "password": PASSWORD}, format="json").json()["token"]
     second = anon.post(TOKEN, {"username": "alice", "password": PASSWORD}, format="json").json()["token"]
 
-    assert first == second
-    assert Token.objects.filter(user=author).count() == 1
+    assert first != second
+    assert ApiToken.objects.filter(user=author).count() == 2
+    for key in (first, second):
+        anon.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert anon.get(ME).json()["username"] == "alice"
 
 
 @pytest.mark.parametrize(
@@ -130,7 +142,7 @@ def test_token_refuses_bad_credentials(anon, author, payload):
 
     assert response.status_code == 400
     assert "token" not in response.json()
-    assert not Token.objects.filter(user=author).exists()
+    assert not ApiToken.objects.filter(user=author).exists()
 
 
 def test_token_refuses_missing_fields(anon, db):

@@ -19,7 +19,6 @@ from django.db import close_old_connections, transaction
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -28,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
+from forum.models import ApiToken
 from tests.support.factories import ModeratorFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.fuzz
@@ -66,7 +66,7 @@ def seeded_debate(db, topic, rival_topic):
     for voter, reply in ((alice, replies[1]), (bob, replies[0]), (fuzzer, replies[2])):
         services.vote_cast(actor=voter, reply_id=reply.pk, value=1)
     services.position_set(actor=fuzzer, topic_slug=topic.slug, stance_slug="pro-tester", persuaded_by_id=None)
-    token = Token.objects.create(user=fuzzer)
+    _, token = ApiToken.objects.create(user=fuzzer)
     SEEDED.update(
         thread=[mine.pk, theirs.pk, rival.pk],
         reply=[r.pk for r in replies],
@@ -86,7 +86,7 @@ def fuzz_headers(seeded_debate, settings):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        yield {"Authorization": f"Token {seeded_debate.key}"}
+        yield {"Authorization": f"Token {seeded_debate}"}
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)

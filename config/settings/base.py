@@ -1,5 +1,6 @@
 """Settings for every environment; the only module that reads the environment."""
 
+import datetime
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -29,7 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens hashed at rest, one per login, expiring (forum.ApiToken builds on its abstract model).
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -144,7 +146,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "forum.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Suspension is not a view permission: every write service checks it (forum.permissions.refuse_if_suspended),
@@ -169,6 +171,13 @@ REST_FRAMEWORK = {
         "position": env_rate("THROTTLE_POSITION", "60/hour"),
     },
 }
+KNOX_TOKEN_MODEL = "forum.ApiToken"
+REST_KNOX = {
+    # A login's token works this many days, then the client logs in again.
+    "TOKEN_TTL": datetime.timedelta(days=env_int("TOKEN_TTL_DAYS", 30, minimum=1)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 # Failed logins for one username are refused for a while after this many in LOGIN_FAILURE_WINDOW seconds.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)

@@ -1,12 +1,15 @@
 """API clients signed in as a given user."""
 
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from rest_framework.test import APIClient
+
+from forum.models import ApiToken
 
 
 def client_for(user) -> APIClient:
-    """An API client sending the user's token, as a client developer's code would."""
+    """An API client sending a fresh token of the user's, as a client that just logged in would."""
+    _, key = ApiToken.objects.create(user=user, last_used_at=timezone.now())
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    client.token_key = key
     return client
