@@ -53,13 +53,6 @@ class ThrottledWrites:
         return [ScopedRateThrottle()]
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
-
-
 def _conditional(request, data, last_modified):
     """Answer 304 when the client's ETag (or date) still matches; summaries are polled."""
     etag = f'"{hashlib.sha256(JSONRenderer().render(data)).hexdigest()[:40]}"'
@@ -92,10 +85,9 @@ def _valid(serializer_class, request, **kwargs):
 class TopicViewSet(
     ThrottledWrites, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
-    """Debate questions and their stances. Anyone reads; staff write."""
+    """Debate questions and their stances. Anyone reads; topic managers write, moderators lock (the services decide)."""
 
     serializer_class = TopicSerializer
-    permission_classes = [IsStaffOrReadOnly]
     write_scopes = {"position": "position"}
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"  # a slug; anything else (a NUL, say) never reaches the database

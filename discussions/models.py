@@ -28,6 +28,8 @@ class Topic(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["-created_at", "-id"], name="topic_created_idx")]
+        # Held by the "Topic managers" group (discussions migration 0007) and by superusers; staff alone is not.
+        permissions = [("manage_topic", "Can create topics and edit their text")]
 
     def __str__(self):
         return self.title

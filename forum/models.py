@@ -71,6 +71,8 @@ class ModerationAction(models.Model):
         UNLOCK_THREAD = "unlock-thread", "unlock thread"
         PIN_THREAD = "pin-thread", "pin thread"
         UNPIN_THREAD = "unpin-thread", "unpin thread"
+        CREATE_TOPIC = "create-topic", "create topic"
+        EDIT_TOPIC = "edit-topic", "edit topic"
         LOCK_TOPIC = "lock-topic", "lock topic"
         UNLOCK_TOPIC = "unlock-topic", "unlock topic"
         RESOLVE_FLAG = "resolve-flag", "resolve flag (hide reply)"

@@ -6,13 +6,24 @@ from rest_framework import permissions
 from forum.errors import NotAllowed
 from forum.selectors import suspension_in_force
 
-# A permission stored in the database on discussions' Reply model, named by string: checking it imports nothing.
+# Permissions stored in the database on discussions' models, named by string: checking them imports nothing.
 MODERATE_REPLY = "discussions.moderate_reply"
+MANAGE_TOPIC = "discussions.manage_topic"
 
 
 def can_moderate(user) -> bool:
     """Moderators hold the reply-moderation permission (superusers hold every permission)."""
     return bool(user and user.is_authenticated and user.is_active and user.has_perm(MODERATE_REPLY))
+
+
+def can_manage_topics(user) -> bool:
+    """Topic managers create topics and edit their text; being staff grants nothing by itself."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(MANAGE_TOPIC))
+
+
+def refuse_unless_topic_manager(actor) -> None:
+    if not can_manage_topics(actor):
+        raise NotAllowed("Only topic managers may create or edit topics.")
 
 
 def refuse_unless_moderator(actor) -> None:

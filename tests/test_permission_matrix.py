@@ -1,9 +1,10 @@
 """Who may write what: every write endpoint against every kind of caller, one row per pair, one world per row.
 
 The roles: nobody signed in; another user; the author of the targeted reply; a moderator (a member of the
-"Moderators" group made by forum's migration, not staff); a staff user who does not moderate; and a user a
-moderator suspended. The suspended user is staff and targets a reply of their own, so that their 403 can only
-come from the suspension, not from authorship or rights.
+"Moderators" group made by forum's migration, not staff); a topic manager (the "Topic managers" group made by
+discussions' migration 0007); a staff user without any right; and a user a moderator suspended. The suspended
+user is a topic manager and a moderator and targets a reply of their own, so that their 403 can only come from the
+suspension, not from authorship or rights.
 """
 
 from types import SimpleNamespace
@@ -16,11 +17,11 @@ from discussions import services
 from discussions.models import Flag, Position, Reply, ReplyRevision, Stance, Thread, Topic, Vote
 from forum.services import user_suspend
 from tests.support.clients import client_for
-from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.factories import TopicFactory, TopicManagerFactory, UserFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "other", "author", "moderator", "staff", "suspended")
+ROLES = ("anonymous", "other", "author", "moderator", "manager", "staff", "suspended")
 
 
 def build_world():
@@ -31,10 +32,12 @@ def build_world():
         "author": UserFactory(username="alice"),
         "moderator": UserFactory(username="mod"),
         "staff": UserFactory(username="staffer", is_staff=True),
-        # Staff, so that on topic writes too their 403 can only come from the suspension.
-        "suspended": UserFactory(username="sam", is_staff=True),
+        "manager": TopicManagerFactory(username="tess"),
+        # A topic manager and a moderator, so that even on topic writes their 403 can only come from the suspension.
+        "suspended": TopicManagerFactory(username="sam"),
     }
-    users["moderator"].groups.add(Group.objects.get(name="Moderators"))
+    for role in ("moderator", "suspended"):
+        users[role].groups.add(Group.objects.get(name="Moderators"))
     thread = make_thread(topic=topic, author=opener, title="Unpaid labour", body="Testers worked free.")
     target = make_reply(thread=thread, author=users["author"], body="The author's reply.")
     own = make_reply(thread=thread, author=users["suspended"], body="Written before the suspension.")
@@ -86,28 +89,31 @@ ENDPOINTS = {
         },
     ),
     "edit-topic": ("patch", lambda w, role: "/api/topics/sora-leak/", lambda w, role: {"title": "Renamed"}),
+    "lock-topic": ("patch", lambda w, role: "/api/topics/sora-leak/", lambda w, role: {"is_locked": True}),
     "logout": ("post", lambda w, role: "/api/auth/logout/", None),
 }
 
 # Expected status per role, in the order of ROLES:
-#            anonymous  other  author  moderator  staff  suspended
+#            anonymous  other  author  moderator  manager  staff  suspended
 EXPECTED = {
     # Anyone signed in and not suspended takes part in the debate.
-    "create-thread": (401, 201, 201, 201, 201, 403),
-    "create-reply": (401, 201, 201, 201, 201, 403),
+    "create-thread": (401, 201, 201, 201, 201, 201, 403),
+    "create-reply": (401, 201, 201, 201, 201, 201, 403),
     # A reply is edited and withdrawn by its author or a moderator; staff alone is not a moderator.
-    "edit-reply": (401, 403, 200, 200, 403, 403),
-    "withdraw-reply": (401, 403, 204, 204, 403, 403),
-    "vote": (401, 200, 200, 200, 200, 403),
-    "retract-vote": (401, 200, 200, 200, 200, 403),
-    "flag": (401, 201, 201, 201, 201, 403),
-    "declare-position": (401, 200, 200, 200, 200, 403),
-    # Topics are staff business: a moderator who is not staff is refused.
-    "create-topic": (401, 403, 403, 403, 201, 403),
-    "edit-topic": (401, 403, 403, 403, 200, 403),
+    "edit-reply": (401, 403, 200, 200, 403, 403, 403),
+    "withdraw-reply": (401, 403, 204, 204, 403, 403, 403),
+    "vote": (401, 200, 200, 200, 200, 200, 403),
+    "retract-vote": (401, 200, 200, 200, 200, 200, 403),
+    "flag": (401, 201, 201, 201, 201, 201, 403),
+    "declare-position": (401, 200, 200, 200, 200, 200, 403),
+    # Topics are the topic managers' business: neither moderating nor being staff grants it.
+    "create-topic": (401, 403, 403, 403, 201, 403, 403),
+    "edit-topic": (401, 403, 403, 403, 200, 403, 403),
+    # Locking a topic is a moderator's act; managing topics does not include it.
+    "lock-topic": (401, 403, 403, 200, 403, 403, 403),
     # Logging out only deletes the caller's own token, so a suspended user may still do it (a suspected
     # stolen token must stay revocable): the one write a suspension does not stop.
-    "logout": (401, 204, 204, 204, 204, 204),
+    "logout": (401, 204, 204, 204, 204, 204, 204),
 }
 ROWS = [
     pytest.param(endpoint, role, expected, id=f"{endpoint}-{role}-{expected}")

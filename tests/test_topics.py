@@ -1,4 +1,4 @@
-"""Topics: anyone reads the debate questions and their stances; only staff write them."""
+"""Topics: anyone reads the debate questions and their stances; topic managers write them, moderators lock them."""
 
 import pytest
 
@@ -90,7 +90,7 @@ def test_detail_of_an_unknown_slug_is_a_json_404(anon, db):
     assert "detail" in response.json()
 
 
-# --- staff-only writes -----------------------------------------------------------------------
+# --- writes: topic managers, and moderators for the lock ------------------------------------
 
 
 def test_create_anonymous_is_401(anon, db):
@@ -108,8 +108,8 @@ def test_create_by_a_plain_user_is_403(as_author):
     assert not Topic.objects.filter(slug="gpu-export").exists()
 
 
-def test_create_by_staff(as_staff):
-    response = as_staff.post(TOPICS, NEW_TOPIC, format="json")
+def test_create_by_a_topic_manager_is_logged(as_topic_manager):
+    response = as_topic_manager.post(TOPICS, NEW_TOPIC, format="json")
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -124,10 +124,13 @@ def test_create_by_staff(as_staff):
     assert (body["thread_count"], body["reply_count"], body["is_locked"]) == (0, 0, False)
     topic = Topic.objects.get(slug="gpu-export")
     assert list(topic.stances.order_by("position").values_list("slug", flat=True)) == ["keep", "lift", "narrow"]
+    (entry,) = ModerationAction.objects.filter(target_type="topic", target_id=topic.pk)
+    assert (entry.action, entry.actor.username) == ("create-topic", "tess")
+    assert entry.after["stances"] == ["keep", "lift", "narrow"]
 
 
-def test_created_topic_is_readable_and_takes_threads(as_staff, as_author):
-    as_staff.post(TOPICS, NEW_TOPIC, format="json")
+def test_created_topic_is_readable_and_takes_threads(as_topic_manager, as_author):
+    as_topic_manager.post(TOPICS, NEW_TOPIC, format="json")
 
     response = as_author.post(
         "/api/threads/",
@@ -138,10 +141,10 @@ def test_created_topic_is_readable_and_takes_threads(as_staff, as_author):
     assert response.status_code == 201, response.content
 
 
-def test_create_with_a_taken_slug_is_400(as_staff, topic):
+def test_create_with_a_taken_slug_is_400(as_topic_manager, topic):
     topics_before, stances_before = Topic.objects.count(), Stance.objects.count()
 
-    response = as_staff.post(TOPICS, {**NEW_TOPIC, "slug": "sora-leak"}, format="json")
+    response = as_topic_manager.post(TOPICS, {**NEW_TOPIC, "slug": "sora-leak"}, format="json")
 
     assert response.status_code == 400
     assert "slug" in response.json()
@@ -150,18 +153,18 @@ def test_create_with_a_taken_slug_is_400(as_staff, topic):
 
 
 @pytest.mark.parametrize("stances", [[], [{"slug": "only", "label": "The only side"}]])
-def test_create_with_fewer_than_two_stances_is_400(as_staff, stances):
-    response = as_staff.post(TOPICS, {**NEW_TOPIC, "stances": stances}, format="json")
+def test_create_with_fewer_than_two_stances_is_400(as_topic_manager, stances):
+    response = as_topic_manager.post(TOPICS, {**NEW_TOPIC, "stances": stances}, format="json")
 
     assert response.status_code == 400
     assert "stances" in response.json()
     assert not Topic.objects.filter(slug="gpu-export").exists()
 
 
-def test_create_with_repeated_stance_slugs_is_400(as_staff):
+def test_create_with_repeated_stance_slugs_is_400(as_topic_manager):
     stances = [{"slug": "same", "label": "One"}, {"slug": "same", "label": "Two"}]
 
-    response = as_staff.post(TOPICS, {**NEW_TOPIC, "stances": stances}, format="json")
+    response = as_topic_manager.post(TOPICS, {**NEW_TOPIC, "stances": stances}, format="json")
 
     assert response.status_code == 400
     assert "stances" in response.json()
@@ -169,10 +172,10 @@ def test_create_with_repeated_stance_slugs_is_400(as_staff):
 
 
 @pytest.mark.parametrize("missing", ["slug", "title", "question", "stances"])
-def test_create_names_a_missing_field(as_staff, missing):
+def test_create_names_a_missing_field(as_topic_manager, missing):
     payload = {key: value for key, value in NEW_TOPIC.items() if key != missing}
 
-    response = as_staff.post(TOPICS, payload, format="json")
+    response = as_topic_manager.post(TOPICS, payload, format="json")
 
     assert response.status_code == 400
     assert missing in response.json()
@@ -225,17 +228,52 @@ def test_staff_who_do_not_moderate_cannot_lock(as_staff, topic):
     assert not ModerationAction.objects.exists()
 
 
-def test_staff_edits_the_title(as_staff, topic):
-    response = as_staff.patch(f"{TOPICS}sora-leak/", {"title": "The Sora leak"}, format="json")
+def test_a_topic_manager_edits_the_title_and_it_is_logged(as_topic_manager, topic):
+    response = as_topic_manager.patch(f"{TOPICS}sora-leak/", {"title": "The Sora leak"}, format="json")
 
     assert response.status_code == 200
     assert response.json()["title"] == "The Sora leak"
     topic.refresh_from_db()
     assert topic.title == "The Sora leak"
+    (entry,) = ModerationAction.objects.filter(target_type="topic", target_id=topic.pk)
+    assert (entry.action, entry.before, entry.after) == (
+        "edit-topic",
+        {"title": "Debate sora-leak"},
+        {"title": "The Sora leak"},
+    )
+
+
+@pytest.mark.parametrize(
+    "payload", [{"title": "Renamed"}, {"question": "Who?"}, {"description": "More."}], ids=lambda p: next(iter(p))
+)
+def test_staff_without_rights_cannot_edit_a_topic(as_staff, topic, payload):
+    response = as_staff.patch(f"{TOPICS}sora-leak/", payload, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Only topic managers may create or edit topics."}
+    topic.refresh_from_db()
+    assert (topic.title, topic.question, topic.description) == ("Debate sora-leak", "Who is right?", "")
+    assert not ModerationAction.objects.exists()
+
+
+def test_staff_without_rights_cannot_create_a_topic(as_staff):
+    response = as_staff.post(TOPICS, NEW_TOPIC, format="json")
+
+    assert response.status_code == 403
+    assert not Topic.objects.filter(slug="gpu-export").exists()
+    assert not ModerationAction.objects.exists()
+
+
+def test_a_topic_manager_cannot_lock(as_topic_manager, topic):
+    response = as_topic_manager.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")
+
+    assert response.status_code == 403
+    topic.refresh_from_db()
+    assert topic.is_locked is False
 
 
 @pytest.mark.parametrize(("client_name", "status"), [("anon", 401), ("as_author", 403)])
-def test_patch_by_non_staff_is_refused(request, topic, client_name, status):
+def test_patch_by_a_plain_user_is_refused(request, topic, client_name, status):
     client = request.getfixturevalue(client_name)
 
     response = client.patch(f"{TOPICS}sora-leak/", {"is_locked": True}, format="json")

@@ -14,7 +14,7 @@ from discussions.text import (
 )
 from forum.errors import Invalid, NotFound
 from forum.models import ModerationAction
-from forum.permissions import refuse_if_suspended, refuse_unless_moderator
+from forum.permissions import refuse_if_suspended, refuse_unless_moderator, refuse_unless_topic_manager
 from forum.services import moderation_log_append
 
 
@@ -42,9 +42,11 @@ def _cleaned_stances(stances: list[dict]) -> list[Stance]:
 def topic_create(*, actor, slug: str, title: str, question: str, description: str = "", stances: list[dict]) -> Topic:
     """Create a topic with its ordered stances (each a dict with slug, label and optional description).
 
-    `actor` None is the system (seed commands); people are checked for a suspension.
+    `actor` None is the system (seed commands); a person must be a topic manager, and is logged.
     """
-    refuse_if_suspended(actor)
+    if actor is not None:
+        refuse_unless_topic_manager(actor)
+        refuse_if_suspended(actor)
     if not isinstance(slug, str) or not SLUG.fullmatch(slug) or len(slug) > 80:
         raise Invalid.on("slug", "Use 1 to 80 letters, digits, hyphens or underscores.")
     cleaned = _cleaned_stances(stances)
@@ -60,6 +62,14 @@ def topic_create(*, actor, slug: str, title: str, question: str, description: st
             for stance in cleaned:
                 stance.topic = topic
             Stance.objects.bulk_create(cleaned)
+            if actor is not None:
+                moderation_log_append(
+                    actor=actor,
+                    action=ModerationAction.Action.CREATE_TOPIC,
+                    target_type="topic",
+                    target=topic,
+                    after={**fields, "stances": [s.slug for s in cleaned]},
+                )
     except IntegrityError:  # the slug is unique in the database; caught once the transaction has rolled back
         raise taken from None
     return topic
@@ -94,15 +104,18 @@ def topic_lock(*, actor, topic_id: int, locked: bool, reason: str = "") -> Topic
 
 
 def topic_update(*, actor, topic: Topic, **fields) -> Topic:
-    """Change a topic's title, question or description, and its lock (moderators only, logged).
+    """Change a topic's title, question or description (topic managers) and its lock (moderators); both logged.
     Stances are edited in the admin."""
     allowed = {"title", "question", "description", "is_locked"}
     unknown = set(fields) - allowed
     if unknown:
         raise Invalid({name: ["This field cannot be changed here."] for name in sorted(unknown)})
     is_locked = fields.pop("is_locked", None)
-    if is_locked is not None:  # first, so a refusal comes before anything else is looked at
+    # First, so a refusal comes before anything else is looked at.
+    if is_locked is not None:
         refuse_unless_moderator(actor)
+    if fields:
+        refuse_unless_topic_manager(actor)
     refuse_if_suspended(actor)
     if "title" in fields:
         fields["title"] = clean_text("title", fields["title"], TITLE_MAX_LENGTH)
@@ -113,9 +126,21 @@ def topic_update(*, actor, topic: Topic, **fields) -> Topic:
     with transaction.atomic(durable=True):
         if is_locked is not None:
             topic.is_locked = _lock(actor=actor, topic_id=topic.pk, locked=is_locked, reason="").is_locked
-        for name, value in fields.items():
-            setattr(topic, name, value)
-        if fields:
-            topic.save(update_fields=[*fields, "updated_at"])
+        # The stored row, locked: the caller's instance may already carry the new values (an admin form does).
+        stored = Topic.objects.select_for_update().filter(pk=topic.pk).values(*fields).first() if fields else {}
+        changed = {name: value for name, value in fields.items() if stored[name] != value}
+        if changed:
+            before = {name: stored[name] for name in changed}
+            for name, value in changed.items():
+                setattr(topic, name, value)
+            topic.save(update_fields=[*changed, "updated_at"])
+            moderation_log_append(
+                actor=actor,
+                action=ModerationAction.Action.EDIT_TOPIC,
+                target_type="topic",
+                target=topic,
+                before=before,
+                after=changed,
+            )
         summary_invalidate(topic.pk)
     return topic

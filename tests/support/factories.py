@@ -65,3 +65,16 @@ def make_reply(*, thread, author, stance="pro-openai", body="A reply.", parent=N
     return services.reply_create(
         actor=author, thread_id=thread.pk, body=body, stance_slug=stance, parent_id=parent.pk if parent else None
     )
+
+
+class TopicManagerFactory(UserFactory):
+    """A topic manager the way operators make one: in the "Topic managers" group, not staff."""
+
+    username = factory.Sequence(lambda n: f"manager{n}")
+
+    @factory.post_generation
+    def topic_managers_group(user, create, extracted, **kwargs):
+        # Made by discussions' migration 0007; made again after a transactional test's flush.
+        group, _ = Group.objects.get_or_create(name="Topic managers")
+        group.permissions.add(Permission.objects.get(codename="manage_topic"))
+        user.groups.add(group)
