@@ -1,8 +1,9 @@
 """The suite's world: its actors, the debate they argue in, and a rival topic that is always there.
 
 Actors (each defined here once): `author` (alice) and `other` (bob) are plain users; `moderator` is staff in
-the Moderators group, as operators make one; `staff` is staff without any right; `suspended` (sam) posted a
-reply, then was suspended by a moderator. `as_<actor>` is an API client signed in as them, `anon` nobody.
+the Moderators group, as operators make one; `topic_manager` (tess) is in the Topic managers group; `staff` is
+staff without any right; `suspended` (sam) posted a reply, then was suspended by a moderator. `as_<actor>`
+is an API client signed in as them, `anon` nobody.
 
 Every database test also has `rival_topic` (autouse): a second topic reusing the stance slugs, so any
 lookup of a stance by slug alone picks the wrong one somewhere. Tests that look at it ask for it by name.
@@ -17,7 +18,14 @@ from rest_framework.test import APIClient
 from forum.services import user_suspend
 from tests.support import queries
 from tests.support.clients import client_for
-from tests.support.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.factories import (
+    ModeratorFactory,
+    TopicFactory,
+    TopicManagerFactory,
+    UserFactory,
+    make_reply,
+    make_thread,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +78,12 @@ def staff(db):
 
 
 @pytest.fixture
+def topic_manager(db):
+    """In the Topic managers group: creates topics and edits their text, and nothing more."""
+    return TopicManagerFactory(username="tess")
+
+
+@pytest.fixture
 def suspended(thread, moderator):
     """A user who posted a reply in `thread`, then was suspended until lifted."""
     user = UserFactory(username="sam")
@@ -101,6 +115,11 @@ def as_moderator(moderator):
 @pytest.fixture
 def as_staff(staff):
     return client_for(staff)
+
+
+@pytest.fixture
+def as_topic_manager(topic_manager):
+    return client_for(topic_manager)
 
 
 @pytest.fixture
@@ -144,7 +163,7 @@ def redis_cache(settings):
     prefix = f"test-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": "redis://127.0.0.1:6379/15",
             "KEY_PREFIX": prefix,
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},

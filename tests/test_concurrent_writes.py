@@ -1,40 +1,18 @@
 """Many clients writing at once (votes, flips, replies, hides): every counter ends exact, on real connections."""
 
 import random
-import threading
 
 import pytest
-from django.db import connections
 
 from discussions import services
 from discussions.models import Reply, Vote
 from discussions.ranking import wilson_lower_bound
 from forum.errors import NotFound
 from tests.support.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.threads import run_in_threads
 
 N_THREADS = 8
 ROUNDS = 12
-
-
-def _run_in_threads(target, args_list):
-    errors = []
-    barrier = threading.Barrier(len(args_list))
-
-    def worker(*args):
-        try:
-            barrier.wait()
-            target(*args)
-        except Exception as exc:  # surfaced below; a thread's exception would otherwise vanish
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=args) for args in args_list]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
 
 
 def _expected_from_rows(reply):
@@ -62,7 +40,7 @@ def test_concurrent_cast_flip_and_retract_leave_exact_tallies():
             else:
                 services.vote_cast(actor=voter, reply_id=reply.pk, value=1 if action == "up" else -1)
 
-    _run_in_threads(walk, [(voter, i) for i, voter in enumerate(voters)])
+    run_in_threads(walk, [(voter, i) for i, voter in enumerate(voters)])
 
     reply.refresh_from_db()
     up, down = _expected_from_rows(reply)
@@ -79,7 +57,7 @@ def test_concurrent_first_votes_by_many_users_all_count():
     reply = thread.opening_reply
     voters = [UserFactory(username=f"fan{i}") for i in range(N_THREADS * 2)]
 
-    _run_in_threads(lambda voter: services.vote_cast(actor=voter, reply_id=reply.pk, value=1), [(v,) for v in voters])
+    run_in_threads(lambda voter: services.vote_cast(actor=voter, reply_id=reply.pk, value=1), [(v,) for v in voters])
 
     reply.refresh_from_db()
     assert (reply.upvotes, reply.downvotes, reply.score) == (len(voters), 0, len(voters))
@@ -93,7 +71,7 @@ def test_one_user_flipping_from_many_threads_holds_one_vote():
     reply = Reply.objects.get(pk=thread.opening_reply_id)
     voter = UserFactory(username="flipper")
 
-    _run_in_threads(
+    run_in_threads(
         lambda value: services.vote_cast(actor=voter, reply_id=reply.pk, value=value),
         [(1 if i % 2 else -1,) for i in range(N_THREADS)],
     )
@@ -115,7 +93,7 @@ def test_many_replies_into_one_thread_count_exactly():
         for n in range(5):
             services.reply_create(actor=user, thread_id=thread.pk, body=f"point {n}", stance_slug="pro-openai")
 
-    _run_in_threads(post, [(u,) for u in posters])
+    run_in_threads(post, [(u,) for u in posters])
 
     thread.refresh_from_db()
     topic.refresh_from_db()
@@ -152,7 +130,7 @@ def test_hides_and_restores_racing_with_votes_leave_every_tally_exact():
     def act(voter, seed):
         moderate() if voter is None else vote_walk(voter, seed)
 
-    _run_in_threads(act, [(None, None), *[(voter, i) for i, voter in enumerate(voters)]])
+    run_in_threads(act, [(None, None), *[(voter, i) for i, voter in enumerate(voters)]])
 
     reply.refresh_from_db()
     assert reply.state == Reply.State.VISIBLE
