@@ -24,16 +24,18 @@ install-dev: $(VENV)/.installed-dev
 
 migrate: install
 	mkdir -p var
-	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_debate
+	$(PY) manage.py seed_debate
 
-## run: install, migrate, seed the debate, serve with DEBUG on (SQLite unless DATABASE_URL says otherwise)
+## run: install, migrate, seed the debate, serve with DEBUG on (SQLite unless DATABASE_URL says otherwise);
+## manage.py's default settings, config.settings.local, are the development ones
 run: seed
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-## serve: production-like: gunicorn (WEB_CONCURRENCY workers), DEBUG off, WhiteNoise static files, DATABASE_URL
+## serve: production-like: gunicorn (WEB_CONCURRENCY workers), config.settings.serve (DEBUG off), WhiteNoise
+## static files, DATABASE_URL
 serve: install
 	bin/serve
 

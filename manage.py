@@ -4,7 +4,9 @@ import sys
 
 
 def main():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    # Development by default (DEBUG on, a development key, SQLite under var/); a deployment sets
+    # DJANGO_SETTINGS_MODULE=config.settings.production, `make serve` config.settings.serve.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

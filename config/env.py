@@ -42,6 +42,20 @@ def env_int(name, default, minimum=None):
     return number
 
 
+def env_float(name, default, minimum=0.0):
+    """Read a number of seconds (or any non-negative decimal)."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
+    return number
+
+
 def env_str(name, default=None):
     value = _raw(name)
     return default if value is None else value
@@ -53,6 +67,21 @@ def env_list(name, default):
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+_ORIGIN = re.compile(r"^https?://[^/?#@\s]+$")
+
+
+def env_origins(name):
+    """Read a comma-separated list of web origins (scheme://host[:port], no path): CORS_ALLOWED_ORIGINS."""
+    origins = env_list(name, [])
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ImproperlyConfigured(
+                f"{name}: {origin!r} is not an origin; use scheme://host[:port] with no path, "
+                "e.g. https://app.example.org,http://localhost:3000."
+            )
+    return origins
 
 
 def env_database(name, default):

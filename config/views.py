@@ -4,6 +4,7 @@ import sys
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
@@ -16,26 +17,45 @@ from rest_framework.views import APIView
 
 from config.outage import UNAVAILABLE, database_unavailable_response
 
+# The `detail` of each error page under /api/ (config.middleware answers the same with DEBUG on).
+ERROR_DETAILS = {
+    400: "Bad request.",
+    403: "Permission denied.",
+    404: "Not found.",
+    500: "Internal server error.",
+}
 
-def _is_api(request):
+
+def is_api(request):
     return request.path.startswith("/api/")
 
 
+def body_too_large_response():
+    """413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, naming the limit."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return JsonResponse(
+        {"detail": f"Request body too large: the limit is {limit} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)."},
+        status=413,
+    )
+
+
 def bad_request(request, exception=None):
-    if _is_api(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
+    if is_api(request):
+        if isinstance(exception, RequestDataTooBig):  # read by something other than a view (DEBUG off)
+            return body_too_large_response()
+        return JsonResponse({"detail": ERROR_DETAILS[400]}, status=400)
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request, exception=None):
-    if _is_api(request):
-        return JsonResponse({"detail": str(exception) or "Permission denied."}, status=403)
+    if is_api(request):
+        return JsonResponse({"detail": str(exception) or ERROR_DETAILS[403]}, status=403)
     return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception=None):
-    if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+    if is_api(request):
+        return JsonResponse({"detail": ERROR_DETAILS[404]}, status=404)
     return defaults.page_not_found(request, exception)
 
 
@@ -54,11 +74,11 @@ def api_not_found(request):
 
 
 def server_error(request):
-    if _is_api(request):
+    if is_api(request):
         # Also reached when middleware (a session lookup, say) lost the database before any view ran.
         if isinstance(sys.exc_info()[1], UNAVAILABLE):
             return database_unavailable_response()
-        return JsonResponse({"detail": "Internal server error."}, status=500)
+        return JsonResponse({"detail": ERROR_DETAILS[500]}, status=500)
     return defaults.server_error(request)
 
 
@@ -73,9 +93,9 @@ class HealthApi(APIView):
             (200, "application/json"): inline_serializer(
                 "Health",
                 {
-                    "status": serializers.CharField(),
+                    "status": serializers.CharField(help_text="ok, or degraded while the shared cache is down"),
                     "database": serializers.CharField(),
-                    "cache": serializers.CharField(),
+                    "cache": serializers.CharField(help_text="ok, degraded (Redis down) or local (none set)"),
                 },
             ),
             (503, "application/json"): inline_serializer("Unhealthy", {"status": serializers.CharField()}),
@@ -88,18 +108,26 @@ class HealthApi(APIView):
                 cursor.execute("SELECT 1")
         except UNAVAILABLE:
             checks["database"] = "unavailable"
-        if checks["cache"] == "ok":
-            try:
-                cache.set("health-check", "1", 5)
-            except Exception:  # redis-py raises its own connection errors; any failure means down
-                checks["cache"] = "unavailable"
+        if checks["cache"] == "ok" and not _cache_reachable():
+            # Still serving: throttles and summaries fall back to each process's memory (config/cache.py).
+            checks["cache"] = "degraded"
         healthy = "unavailable" not in checks.values()
-        response = JsonResponse(
-            {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
-        )
+        status = "unavailable" if not healthy else "degraded" if "degraded" in checks.values() else "ok"
+        response = JsonResponse({"status": status, **checks}, status=200 if healthy else 503)
         if not healthy:
             response["Retry-After"] = "30"
         return response
+
+
+def _cache_reachable() -> bool:
+    reachable = getattr(cache, "reachable", None)
+    if reachable is not None:
+        return reachable()
+    try:  # a plain django-redis cache
+        cache.set("health-check", "1", 5)
+    except Exception:  # redis-py raises its own connection errors; any failure means down
+        return False
+    return True
 
 
 def _uses_shared_cache() -> bool:

@@ -9,13 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from rest_framework.test import APIClient
 
 from discussions import selectors, services
 from discussions.models import Flag, Position, Reply, ReplyRevision, Stance, Thread, Topic, Vote
 from discussions.services import replies
 from tests.support.clients import client_for
-from tests.support.factories import PASSWORD, TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.factories import PASSWORD, TopicFactory, TopicManagerFactory, make_reply, make_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +75,13 @@ def world(topic, thread, reply, author, other, rival_topic):
     withdrawn = make_reply(thread=thread, author=other, body="Taken back.")
     services.reply_withdraw(actor=other, reply_id=withdrawn.pk)
     TopicFactory(slug="ai-art", stances=(("for", "For"), ("against", "Against")))
-    staff = UserFactory(username="staffer", is_staff=True)
-    clients = {"alice": client_for(author), "bob": client_for(other), "staff": client_for(staff), "anon": APIClient()}
+    manager = TopicManagerFactory(username="tess")
+    clients = {
+        "alice": client_for(author),
+        "bob": client_for(other),
+        "manager": client_for(manager),
+        "anon": APIClient(),
+    }
     for client in clients.values():
         # A 500 is then a status the assertions report (with the body), as a real client would see it;
         # the traceback still goes to the captured log.
@@ -397,7 +403,7 @@ def test_a_position_on_an_unknown_topic_is_a_json_404(world):
     assert row_counts() == before
 
 
-# --- topics (staff) ------------------------------------------------------------------------------
+# --- topics (topic managers) ------------------------------------------------------------------------------
 
 
 def topic_payload(**changes):
@@ -427,7 +433,7 @@ TOPIC_CASES = [
 def test_a_bad_topic_is_refused_naming_the_field(world, field, value):
     before = row_counts()
 
-    response = write(world.staff, "post", "/api/topics/", with_field(topic_payload(), field, value))
+    response = write(world.manager, "post", "/api/topics/", with_field(topic_payload(), field, value))
 
     refused(response, 400, field)
     assert row_counts() == before
@@ -445,7 +451,7 @@ def write_endpoints():
         "vote": ("alice", "post", lambda w: f"/api/replies/{w.reply.pk}/vote/"),
         "flag": ("alice", "post", lambda w: f"/api/replies/{w.reply.pk}/flag/"),
         "position": ("alice", "put", lambda w: "/api/topics/sora-leak/position/"),
-        "topic": ("staff", "post", lambda w: "/api/topics/"),
+        "topic": ("manager", "post", lambda w: "/api/topics/"),
         "register": ("anon", "post", lambda w: "/api/auth/register/"),
         "token": ("anon", "post", lambda w: "/api/auth/token/"),
     }
@@ -526,11 +532,14 @@ def test_a_compressing_charset_is_refused(world):
     refused(response, 400, "detail")
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
 @pytest.mark.parametrize("endpoint", ["thread", "register"])
 @pytest.mark.parametrize("encoding", ["json", "form", "multipart"])
-def test_a_body_over_the_upload_limit_is_a_json_400(world, settings, endpoint, encoding):
+def test_a_body_over_the_upload_limit_is_a_json_413_naming_the_limit(world, settings, endpoint, encoding, debug):
     # A valid request padded past DATA_UPLOAD_MAX_MEMORY_SIZE (256 KiB): the limit must hold for every
-    # parser, or one client can make a worker hold megabytes per request.
+    # parser, or one client can make a worker hold megabytes per request. `make run` has DEBUG on, where
+    # Django would answer its HTML debug page.
+    settings.DEBUG = debug
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 256 * 1024
     good = thread_payload() if endpoint == "thread" else {"username": "carol", "password": "Tr1cky-Sora-Leak"}
     padded = {**good, "padding": "p" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}
@@ -545,7 +554,8 @@ def test_a_body_over_the_upload_limit_is_a_json_400(world, settings, endpoint, e
     else:
         response = send(world, endpoint, data=padded, format="multipart")
 
-    refused(response, 400)
+    body = refused(response, 413, "detail")
+    assert f"limit is {256 * 1024} bytes" in body["detail"]
     assert row_counts() == before
 
 
@@ -747,3 +757,90 @@ def test_unknown_api_paths_answer_json_even_with_debug_on(settings, anon, db):
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
     assert anon.get("/api/replies/abc/").json() == {"detail": "Not found."}
+
+
+# --- never HTML under /api/, DEBUG on (make run) or off ------------------------------------------
+
+
+def is_json_error(response, status):
+    assert response.status_code == status, f"{response.status_code}: {response.content[:300]!r}"
+    assert response["Content-Type"].split(";")[0] == "application/json", response["Content-Type"]
+    assert b"<html" not in response.content.lower() and b"Traceback" not in response.content
+    return response.json()
+
+
+@pytest.fixture(params=[False, True], ids=["debug-off", "debug-on"])
+def debug(request, settings):
+    settings.DEBUG = request.param
+    return request.param
+
+
+def test_every_error_status_is_json_with_debug_on_or_off(world, debug, monkeypatch):
+    # As curl asks: any type. (A browser asking for text/html gets the browsable API's pages instead.)
+    curl = {"HTTP_ACCEPT": "*/*"}
+    for client in (world.alice, world.anon):
+        client.raise_request_exception = False
+
+    assert (
+        "JSON"
+        in is_json_error(
+            world.alice.post("/api/threads/", data=b'{"title": ', content_type="application/json", **curl), 400
+        )["detail"]
+    )
+    assert is_json_error(world.alice.patch(f"/api/replies/{world.reply.pk}/", {"body": "x"}, format="json"), 403)
+    assert is_json_error(world.anon.get("/api/no-such-thing/", **curl), 404) == {"detail": "Not found."}
+    assert is_json_error(world.anon.get("/api/replies/987654321/", **curl), 404)
+    assert is_json_error(world.alice.put(f"/api/replies/{world.reply.pk}/", {"body": "x"}, format="json"), 405)
+    too_big = world.alice.post(
+        "/api/threads/", data=b"{" + b" " * (1024 * 1024) + b"}", content_type="application/json"
+    )
+    assert "limit is" in is_json_error(too_big, 413)["detail"]
+
+    def boom():
+        raise RuntimeError("secret internals: /srv/forum/db.py line 42")
+
+    monkeypatch.setattr(selectors, "topic_list", boom)
+    crashed = world.anon.get("/api/topics/", **curl)
+    assert is_json_error(crashed, 500) == {"detail": "Internal server error."}
+    assert b"secret internals" not in crashed.content
+
+
+@pytest.mark.parametrize(
+    "raised, status",
+    [
+        (SuspiciousOperation("odd"), 400),
+        (BadRequest("odd"), 400),
+        (RequestDataTooBig("big"), 413),
+    ],
+    ids=["suspicious-operation", "bad-request", "request-data-too-big"],
+)
+def test_a_views_bad_request_exceptions_are_json_with_debug_on_or_off(world, debug, monkeypatch, raised, status):
+    # Django draws its HTML debug page for these with DEBUG on, and answers them only through handler400 off.
+    def refuse():
+        raise raised
+
+    monkeypatch.setattr(selectors, "topic_list", refuse)
+    world.anon.raise_request_exception = False
+
+    body = is_json_error(world.anon.get("/api/topics/"), status)
+    assert ("limit is" in body["detail"]) if status == 413 else body == {"detail": "Bad request."}
+
+
+def test_a_refused_host_is_a_json_400_even_with_debug_on(settings, anon, db):
+    # DisallowedHost is raised by a middleware, before any view: the page Django drew is replaced.
+    settings.DEBUG = True
+    settings.ALLOWED_HOSTS = ["testserver"]
+    anon.raise_request_exception = False
+
+    response = anon.get("/api/topics/", headers={"host": "evil.example.com"})
+
+    assert is_json_error(response, 400) == {"detail": "Bad request."}
+
+
+def test_outside_the_api_debug_pages_are_left_alone(settings, anon, db):
+    settings.DEBUG = True
+
+    response = anon.get("/nothing-here/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

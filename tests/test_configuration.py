@@ -1,4 +1,9 @@
-"""Operators configure the service from the environment; a bad value stops start-up and names itself."""
+"""Operators configure the service from the environment; a bad value stops start-up and names itself.
+
+manage.py defaults to the development settings (config.settings.local), so a fresh clone's commands run
+with no variable set; what serves (config.settings.serve, config.settings.production) refuses to start
+without a real key or with DEBUG on. Each case runs in a fresh interpreter with exactly the environment given.
+"""
 
 import os
 import subprocess
@@ -8,50 +13,123 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Variables the settings read that must not leak in from the shell running the suite.
+SCRUBBED = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CORS_ALLOWED_ORIGINS"}
+SHOW = (
+    "from django.conf import settings; d = settings.DATABASES['default']; "
+    "print(d['ENGINE'], d['NAME'], settings.DEBUG, settings.SECRET_KEY[:16], settings.ALLOWED_HOSTS, "
+    "settings.SETTINGS_MODULE)"
+)
 
 
-def start(**env):
-    """Load the settings in a fresh interpreter, as manage.py would, with exactly this environment."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
-    clean.update(env, DJANGO_SETTINGS_MODULE="config.settings.base")
-    code = (
-        "import django; django.setup(); from django.conf import settings; "
-        "print(settings.DATABASES['default']['ENGINE'], settings.DEBUG)"
+def environment(**env):
+    clean = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    clean.update(env)
+    return clean
+
+
+def manage_shows(**env):
+    """`manage.py shell -c` printing the settings in force: manage.py chooses the module unless env does."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "--verbosity", "0", "-c", SHOW],
+        cwd=ROOT,
+        env=environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
 
 
-def test_defaults_to_sqlite_under_the_repo_with_debug_off():
-    result = start(SECRET_KEY="k")
-
+def shown(result):
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "False"]
+    engine, name, debug, key, *rest = result.stdout.strip().splitlines()[-1].split()
+    return {
+        "engine": engine,
+        "name": name,
+        "debug": debug,
+        "key": key,
+        "module": rest[-1],
+        "hosts": " ".join(rest[:-1]),
+    }
 
 
-def test_a_postgres_url_uses_the_postgresql_backend():
-    result = start(SECRET_KEY="k", DATABASE_URL="postgres://postgres@127.0.0.1:5432/forum")
+def test_manage_py_defaults_to_development_with_no_variable_set():
+    settings = shown(manage_shows())
 
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[0] == "django.db.backends.postgresql"
+    assert settings["module"] == "config.settings.local"
+    assert settings["engine"] == "django.db.backends.sqlite3"
+    assert settings["name"] == str(ROOT / "var" / "db.sqlite3")
+    assert settings["debug"] == "True"
+    assert settings["key"] == "django-insecure-"  # the marked development key, which check --deploy refuses
+    assert "localhost" in settings["hosts"] and "127.0.0.1" in settings["hosts"]
+
+
+def test_development_takes_the_environment_too():
+    settings = shown(manage_shows(DATABASE_URL="postgres://postgres@127.0.0.1:5432/forum", SECRET_KEY="k" * 60))
+
+    assert settings["engine"] == "django.db.backends.postgresql"
+    assert settings["key"] == "k" * 16
+
+
+def test_development_with_debug_off_wants_a_real_key():
+    result = manage_shows(DEBUG="0")
+
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last and "SECRET_KEY" in last
 
 
 @pytest.mark.parametrize(
     "env, named",
     [
-        ({"SECRET_KEY": "k", "DEBUG": "maybe"}, "DEBUG"),
-        ({"SECRET_KEY": "k", "DATABASE_URL": "mysql2://nowhere"}, "DATABASE_URL"),
-        ({"SECRET_KEY": "k", "DATABASE_URL": "postgres://host:notaport/db"}, "DATABASE_URL"),
-        ({"SECRET_KEY": "k", "API_PAGE_SIZE": "twenty"}, "API_PAGE_SIZE"),
-        ({"SECRET_KEY": "k", "API_MAX_PAGE_SIZE": "0"}, "API_MAX_PAGE_SIZE"),
-        ({"DEBUG": "0"}, "SECRET_KEY"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DATABASE_URL": "mysql2://nowhere"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://host:notaport/db"}, "DATABASE_URL"),
+        ({"API_PAGE_SIZE": "twenty"}, "API_PAGE_SIZE"),
+        ({"API_MAX_PAGE_SIZE": "0"}, "API_MAX_PAGE_SIZE"),
+        ({"CORS_ALLOWED_ORIGINS": "app.example.org"}, "CORS_ALLOWED_ORIGINS"),
     ],
 )
-def test_a_malformed_value_stops_start_up_naming_the_variable(env, named):
-    result = start(**env)
+@pytest.mark.parametrize("module", ["config.settings.local", "config.settings.serve"])
+def test_a_malformed_value_stops_start_up_naming_the_variable(env, named, module):
+    result = manage_shows(DJANGO_SETTINGS_MODULE=module, SECRET_KEY="k" * 60, **env)
 
     assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert named in result.stderr.strip().splitlines()[-1]
+    last = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last
+    assert named in last
+
+
+def test_the_served_settings_run_with_debug_off_and_the_key_given():
+    settings = shown(manage_shows(DJANGO_SETTINGS_MODULE="config.settings.serve", SECRET_KEY="s" * 60))
+
+    assert settings["debug"] == "False"
+    assert settings["key"] == "s" * 16
+
+
+@pytest.mark.parametrize("module", ["config.settings.serve", "config.settings.production"])
+@pytest.mark.parametrize("env, named", [({}, "SECRET_KEY"), ({"SECRET_KEY": "s" * 60, "DEBUG": "1"}, "DEBUG")])
+def test_what_serves_never_falls_back_to_the_development_key_or_debug(module, env, named):
+    result = manage_shows(DJANGO_SETTINGS_MODULE=module, ALLOWED_HOSTS="forum.example.org", **env)
+
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last and named in last
+
+
+@pytest.mark.parametrize("entry", ["config.wsgi", "config.asgi"])
+def test_a_server_importing_the_application_gets_production_unless_told_otherwise(entry):
+    code = f"import {entry}; from django.conf import settings; print(settings.SETTINGS_MODULE)"
+    run = {"cwd": ROOT, "capture_output": True, "text": True, "timeout": 60}
+
+    strict = subprocess.run([sys.executable, "-c", code], env=environment(), **run)
+    keyed = subprocess.run(
+        [sys.executable, "-c", code], env=environment(SECRET_KEY="s" * 60, ALLOWED_HOSTS="forum.example.org"), **run
+    )
+
+    assert strict.returncode != 0 and "SECRET_KEY" in strict.stderr.strip().splitlines()[-1]
+    assert keyed.returncode == 0, keyed.stderr
+    assert keyed.stdout.strip() == "config.settings.production"
 
 
 def test_sqlite_is_set_up_for_concurrent_writers(settings):

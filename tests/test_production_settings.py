@@ -21,6 +21,7 @@ SCRUBBED = {
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
     "REDIS_URL",
+    "CORS_ALLOWED_ORIGINS",
 }
 
 
@@ -45,6 +46,16 @@ def test_the_deployment_checks_pass_without_a_single_warning():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_checks_pass_with_cross_origin_calls_allowed():
+    result = deploy_check(
+        SECRET_KEY=strong_key(),
+        ALLOWED_HOSTS="forum.example.org",
+        CORS_ALLOWED_ORIGINS="https://app.example.org,https://beta.example.org",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_debug_on_refuses_to_start_naming_debug():

@@ -1,5 +1,5 @@
-"""An operator serves the API with `make serve`: gunicorn, DEBUG off, the admin's static files through
-WhiteNoise, and a throwaway SECRET_KEY (said so) when none is set."""
+"""An operator serves the API with `make serve`: gunicorn, config.settings.serve (DEBUG off), the admin's
+static files through WhiteNoise, and a throwaway SECRET_KEY (said so) when none is set."""
 
 import http.client
 import os
@@ -14,10 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def get(port: int, path: str) -> tuple[int, dict, bytes]:
+def get(port: int, path: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        conn.request("GET", path)
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
         response = conn.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
@@ -70,6 +70,10 @@ def test_make_serve_answers_with_debug_off_and_a_throwaway_key_said_so(served):
     assert get(port, "/api/topics/")[0] == 200
     static_status, static_headers, _ = get(port, "/static/admin/css/base.css")
     assert static_status == 200 and static_headers["Content-Type"].startswith("text/css")
+    too_big_status, too_big_headers, too_big = get(port, "/api/threads/", "POST", b"{" + b" " * 1024 * 1024 + b"}")
+    assert too_big_status == 413 and too_big_headers["Content-Type"] == "application/json"
+    assert b"limit is 262144 bytes" in too_big
     output = log.read_text()
     assert "SECRET_KEY is not set; using a throwaway key" in output
     assert "1 gunicorn workers on 127.0.0.1:" in output
+    assert "settings config.settings.serve" in output  # not manage.py's development default

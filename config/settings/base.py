@@ -1,26 +1,41 @@
-"""Settings for every environment; the only module that reads the environment."""
+"""Settings shared by every environment, read from the environment through config/env.py's strict readers.
+
+Not run on its own: manage.py defaults to config.settings.local (development), `make serve` runs
+config.settings.serve, a deployment config.settings.production, the suite config.settings.test. Each of
+them decides what an unset SECRET_KEY means.
+"""
 
 import datetime
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_database, env_int, env_list, env_rate, env_str
+from config.env import env_bool, env_database, env_float, env_int, env_list, env_origins, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env_bool("DEBUG", default=False)
+# Empty when unset: local.py then uses its development key, serve.py and production.py refuse to start.
+SECRET_KEY = env_str("SECRET_KEY", "")
 
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # Only for local development: sessions and tokens signed with it are worthless elsewhere.
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
-
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- Cross-origin calls (django-cors-headers) ----------------------------------------------
+# Browsers on these origins (scheme://host[:port]) may call /api/; every other origin's preflight gets
+# no grant. Only the API: the admin and the browsable API's login stay same-origin.
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/"
+# What a preflight may ask for beyond the CORS-safelisted headers: the token, a JSON body, a retry key
+# and a conditional GET of a summary.
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "idempotency-key", "if-none-match"]
+# What a script on that origin may read of an answer beyond the safelisted headers.
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+# Tokens travel in Authorization, so no cookie ever needs to cross origins.
+CORS_ALLOW_CREDENTIALS = False
+# Browsers may reuse a preflight's answer this long (seconds); a changed list reaches them within the hour.
+CORS_PREFLIGHT_MAX_AGE = 60 * 60
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -29,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     # API tokens hashed at rest, one per login, expiring (forum.ApiToken builds on its abstract model).
     "knox",
@@ -41,6 +57,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that answers on its own, so those answers (a 413 among them) carry the CORS grant.
+    "corsheaders.middleware.CorsMiddleware",
+    # JSON errors under /api/ whatever DEBUG says: an oversized body is a 413 before anything reads it.
+    "config.middleware.ApiErrorsMiddleware",
     # Serves the admin's and the docs' static files from STATIC_ROOT without a separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,13 +128,15 @@ if REDIS_URL:
         raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r}: use redis://host:port/db.")
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # Falls back to this process's memory while Redis fails: a cache outage never fails a request.
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "forum"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
+                # A stalled Redis costs one request this long, then the breaker skips it (config/cache.py).
+                "SOCKET_CONNECT_TIMEOUT": env_float("CACHE_TIMEOUT", 0.25),
+                "SOCKET_TIMEOUT": env_float("CACHE_TIMEOUT", 0.25),
             },
         }
     }
@@ -160,6 +182,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Bodies are JSON. The form parsers stay for the browsable API's HTML forms; the schema does not
+    # publish them (SPECTACULAR_SETTINGS["PARSER_WHITELIST"]), so generated clients send JSON.
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     # Scoped throttles: each write endpoint names its scope; rates are "N/second|minute|hour|day".
     "DEFAULT_THROTTLE_RATES": {
@@ -172,6 +201,9 @@ REST_FRAMEWORK = {
     },
 }
 KNOX_TOKEN_MODEL = "forum.ApiToken"
+# knox's own migrations create its AuthToken table whatever the swap says; forum.ApiToken replaces it, and a
+# stray table pointing at users would stop PostgreSQL from emptying them between transactional tests.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     # A login's token works this many days, then the client logs in again.
     "TOKEN_TTL": datetime.timedelta(days=env_int("TOKEN_TTL_DAYS", 30, minimum=1)),
@@ -197,6 +229,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # What generated clients rely on (config/openapi.py): JSON bodies only, named enums, and the errors,
+    # headers and security every operation shares.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "ENUM_NAME_OVERRIDES": {
+        "FlagReasonEnum": "discussions.models.Flag.Reason",
+        "FlagStateEnum": "discussions.models.Flag.State",
+        "VoteValueEnum": "discussions.models.Vote.Value",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.finish_schema"],
 }
 
 LOGGING = {

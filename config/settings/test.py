@@ -1,11 +1,10 @@
-"""Test settings: the base settings with a throwaway key and a fast password hasher."""
+"""Test settings (pyproject.toml names them): the base settings with a throwaway key and a fast hasher."""
 
-import os
+from config.settings.base import *  # noqa: F403
+from config.settings.base import SECRET_KEY
 
-# Tests run with DEBUG off, where the base settings insist on a key; this one signs nothing real.
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
-
-from config.settings.base import *  # noqa: E402, F403
+# Tests run with DEBUG off; this key signs nothing real.
+SECRET_KEY = SECRET_KEY or "test-only-secret-key-not-for-any-deployment"
 
 # Hashing with PBKDF2 dominates a suite that registers many users; the algorithm is not under test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
