@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from discussions.models import Flag, Reply, Stance, Thread, Topic
+from discussions.models import Flag, Reply, Stance, Thread, Topic, Vote
 from discussions.text import BODY_MAX_LENGTH, FLAG_TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 from forum.serializers import IdField, TextField
 
@@ -11,6 +11,7 @@ class StanceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Stance
         fields = ["slug", "label", "description"]
+        read_only_fields = fields  # an answer, every field always in it (the schema says required)
 
 
 class TopicSerializer(serializers.ModelSerializer):
@@ -29,6 +30,7 @@ class TopicSerializer(serializers.ModelSerializer):
             "is_locked",
             "created_at",
         ]
+        read_only_fields = fields  # an answer (the inputs are below), every field always in it
 
 
 class StanceInputSerializer(serializers.Serializer):
@@ -196,7 +198,7 @@ class ThreadCreateInputSerializer(serializers.Serializer):
 
 
 class VoteInputSerializer(serializers.Serializer):
-    value = serializers.ChoiceField(choices=[(1, "up"), (-1, "down")], help_text="1 for up, -1 for down.")
+    value = serializers.ChoiceField(choices=Vote.Value.choices, help_text="1 for up, -1 for down.")
 
 
 class VoteResultSerializer(serializers.Serializer):
@@ -280,16 +282,16 @@ class HistoryBucketSerializer(serializers.Serializer):
 
 
 class FlagInputSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=Flag.Reason.values)
+    reason = serializers.ChoiceField(choices=Flag.Reason.choices)
     text = TextField(max_length=FLAG_TEXT_MAX_LENGTH, required=False, allow_blank=True, default="")
 
 
 class FlagSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     reply = serializers.IntegerField(source="reply_id")
-    reason = serializers.CharField()
+    reason = serializers.ChoiceField(choices=Flag.Reason.choices)
     text = serializers.CharField()
-    state = serializers.CharField()
+    state = serializers.ChoiceField(choices=Flag.State.choices)
     created_at = serializers.DateTimeField()
 
 

@@ -2,6 +2,7 @@ import datetime
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 from forum.models import ModerationAction
 
@@ -15,6 +16,11 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 2**63 - 1)
         super().__init__(*args, **kwargs)
+        # An integer in the schema as well: drf-spectacular reads a NumberFilter as any number (clients sent 7.0).
+        schema = {"type": "integer", "minimum": kwargs["min_value"], "maximum": kwargs["max_value"]}
+        if self.extra.get("help_text"):
+            schema["description"] = self.extra["help_text"]
+        extend_schema_field(schema)(self)
 
 
 class InstantField(django_filters.fields.IsoDateTimeField):

@@ -34,7 +34,8 @@ class IdField(serializers.IntegerField):
 class RegisterInputSerializer(serializers.Serializer):
     username = TextField(max_length=150, validators=[UnicodeUsernameValidator()])
     password = TextField(max_length=128, write_only=True, trim_whitespace=False)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # No default here: the schema would publish "" as an email address (the service's default is "").
+    email = serializers.EmailField(required=False, allow_blank=True)
 
 
 class RegisteredSerializer(serializers.Serializer):
@@ -73,7 +74,7 @@ class ApiTokenSerializer(serializers.Serializer):
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="The address given at registration, or an empty string.")
     is_moderator = serializers.BooleanField()
     is_staff = serializers.BooleanField()
     date_joined = serializers.DateTimeField()
