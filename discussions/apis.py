@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from config.openapi import errors
+from config.openapi import CONDITIONAL_GET, IDEMPOTENCY_KEY, errors
 from discussions import selectors, services
 from discussions.filters import ReplyFilter, ThreadFilter
 from discussions.serializers import (
@@ -38,6 +38,7 @@ from discussions.serializers import (
     VoteResultSerializer,
 )
 from discussions.summary_cache import summary_cached
+from forum.idempotency import idempotent
 
 
 class ThrottledWrites:
@@ -64,6 +65,19 @@ def _conditional(request, data, last_modified):
         response["Last-Modified"] = http_date(timestamp)
     response["Cache-Control"] = "no-cache"  # store it, but ask again each time: the answer is cheap to confirm
     return response
+
+
+# A summary's GET: conditional (ETag, If-None-Match, 304), as _conditional answers it.
+_summary_schema = extend_schema(
+    parameters=CONDITIONAL_GET,
+    responses={200: SummarySerializer, 304: OpenApiResponse(description="Unchanged since that ETag."), **errors(404)},
+)
+
+
+def _vote_result(reply, value) -> dict:
+    """A vote's answer from the reply row the vote's transaction moved (no read after the commit)."""
+    result = {"reply": reply.pk, "value": value, "upvotes": reply.upvotes, "downvotes": reply.downvotes}
+    return VoteResultSerializer({**result, "score": reply.score}).data
 
 
 def _valid(serializer_class, request, **kwargs):
@@ -108,7 +122,7 @@ class TopicViewSet(
         services.topic_update(actor=request.user, topic=topic, **data)
         return Response(TopicSerializer(selectors.topic_get(slug=topic.slug)).data)
 
-    @extend_schema(responses={200: SummarySerializer, 304: None, **errors(401, 404)})
+    @_summary_schema
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, slug=None):
         """How each stance of the topic is doing. Send If-None-Match with the last ETag to get 304."""
@@ -153,23 +167,33 @@ class TopicViewSet(
     @extend_schema(
         methods=["PUT"],
         request=PositionInputSerializer,
-        responses={200: PositionSerializer, **errors(400, 401, 403, 404, 415, 429)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: PositionSerializer, **errors(400, 401, 403, 404, 409, 415, 429)},
     )
     @action(detail=True, methods=["get", "put"], permission_classes=[permissions.IsAuthenticated])
     def position(self, request, slug=None):
         """The caller's declared side on the topic; a change is kept as history, never overwritten."""
         if request.method == "PUT":
             data = _valid(PositionInputSerializer, request)
-            position = services.position_set(
-                actor=request.user,
-                topic_slug=slug,
-                stance_slug=data["stance"],
-                persuaded_by_id=data["persuaded_by"],
-            )
-            history = selectors.position_history(user=request.user, topic=position.topic)
-            previous = history[-2].stance.slug if len(history) > 1 else None
-            return Response(
-                PositionSerializer({"stance": position.stance, "since": position.since, "previous": previous}).data
+
+            def answer(position):
+                history = selectors.position_history(user=request.user, topic=position.topic)
+                previous = history[-2].stance.slug if len(history) > 1 else None
+                return PositionSerializer(
+                    {"stance": position.stance, "since": position.since, "previous": previous}
+                ).data
+
+            return idempotent(
+                request,
+                status=status.HTTP_200_OK,
+                write=lambda on_written: services.position_set(
+                    actor=request.user,
+                    topic_slug=slug,
+                    stance_slug=data["stance"],
+                    persuaded_by_id=data["persuaded_by"],
+                    on_written=on_written,
+                ),
+                answer=answer,
             )
         history = selectors.position_history(user=request.user, topic=selectors.topic_get(slug=slug))
         if not history:
@@ -184,7 +208,9 @@ class TopicViewSet(
     list=extend_schema(responses={200: ThreadSerializer, **errors(400, 401, 404)}),
     retrieve=extend_schema(responses={200: ThreadSerializer, **errors(401, 404)}),
     create=extend_schema(
-        request=ThreadCreateInputSerializer, responses={201: ThreadSerializer, **errors(400, 401, 403, 415, 429)}
+        request=ThreadCreateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: ThreadSerializer, **errors(400, 401, 403, 409, 415, 429)},
     ),
 )
 class ThreadViewSet(
@@ -202,16 +228,21 @@ class ThreadViewSet(
 
     def create(self, request, *args, **kwargs):
         data = _valid(ThreadCreateInputSerializer, request)
-        thread = services.thread_create(
-            actor=request.user,
-            topic_slug=data["topic"],
-            title=data["title"],
-            body=data["body"],
-            stance_slug=data["stance"],
+        return idempotent(
+            request,
+            status=status.HTTP_201_CREATED,
+            write=lambda on_written: services.thread_create(
+                actor=request.user,
+                topic_slug=data["topic"],
+                title=data["title"],
+                body=data["body"],
+                stance_slug=data["stance"],
+                on_written=on_written,
+            ),
+            answer=lambda thread: ThreadSerializer(selectors.thread_get(pk=thread.pk)).data,
         )
-        return Response(ThreadSerializer(selectors.thread_get(pk=thread.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: SummarySerializer, 304: None, **errors(401, 404)})
+    @_summary_schema
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, pk=None):
         """How each stance is doing within this thread. Conditional GET as for a topic's summary."""
@@ -229,7 +260,9 @@ class ThreadViewSet(
     list=extend_schema(responses={200: ReplySerializer, **errors(400, 401, 404)}),
     retrieve=extend_schema(responses={200: ReplySerializer, **errors(401, 404)}),
     create=extend_schema(
-        request=ReplyCreateInputSerializer, responses={201: ReplySerializer, **errors(400, 401, 403, 415, 429)}
+        request=ReplyCreateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: ReplySerializer, **errors(400, 401, 403, 409, 415, 429)},
     ),
     partial_update=extend_schema(
         request=ReplyUpdateInputSerializer,
@@ -279,14 +312,19 @@ class ReplyViewSet(
 
     def create(self, request, *args, **kwargs):
         data = _valid(ReplyCreateInputSerializer, request)
-        reply = services.reply_create(
-            actor=request.user,
-            thread_id=data["thread"],
-            body=data["body"],
-            stance_slug=data["stance"],
-            parent_id=data["parent"],
+        return idempotent(
+            request,
+            status=status.HTTP_201_CREATED,
+            write=lambda on_written: services.reply_create(
+                actor=request.user,
+                thread_id=data["thread"],
+                body=data["body"],
+                stance_slug=data["stance"],
+                parent_id=data["parent"],
+                on_written=on_written,
+            ),
+            answer=lambda reply: ReplySerializer(selectors.reply_get(pk=reply.pk)).data,
         )
-        return Response(ReplySerializer(selectors.reply_get(pk=reply.pk)).data, status=status.HTTP_201_CREATED)
 
     # The services look the reply up themselves (visible only, row-locked), so these skip get_object().
     def partial_update(self, request, pk=None):
@@ -303,7 +341,8 @@ class ReplyViewSet(
     @extend_schema(
         methods=["POST"],
         request=VoteInputSerializer,
-        responses={200: VoteResultSerializer, **errors(400, 401, 403, 404, 415, 429)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: VoteResultSerializer, **errors(400, 401, 403, 404, 409, 415, 429)},
         description="Vote the reply up (1) or down (-1). The same vote again changes nothing; the other moves it.",
     )
     @extend_schema(
@@ -319,19 +358,16 @@ class ReplyViewSet(
     def vote(self, request, pk=None):
         if request.method == "DELETE":
             reply = services.vote_retract(actor=request.user, reply_id=int(pk))
-            value = None
-        else:
-            data = _valid(VoteInputSerializer, request)
-            vote = services.vote_cast(actor=request.user, reply_id=int(pk), value=data["value"])
-            reply, value = vote.reply, vote.value
-        result = {
-            "reply": reply.pk,
-            "value": value,
-            "upvotes": reply.upvotes,
-            "downvotes": reply.downvotes,
-            "score": reply.score,
-        }
-        return Response(VoteResultSerializer(result).data)
+            return Response(_vote_result(reply, None))
+        data = _valid(VoteInputSerializer, request)
+        return idempotent(
+            request,
+            status=status.HTTP_200_OK,
+            write=lambda on_written: services.vote_cast(
+                actor=request.user, reply_id=int(pk), value=data["value"], on_written=on_written
+            ),
+            answer=lambda vote: _vote_result(vote.reply, vote.value),
+        )
 
 
 class FlagApi(APIView):
@@ -340,12 +376,21 @@ class FlagApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "flag"
 
-    @extend_schema(request=FlagInputSerializer, responses={201: FlagSerializer, **errors(400, 401, 403, 404, 415, 429)})
+    @extend_schema(
+        request=FlagInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: FlagSerializer, **errors(400, 401, 403, 404, 409, 415, 429)},
+    )
     def post(self, request, pk: int):
-        serializer = FlagInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        flag = services.flag_create(actor=request.user, reply_id=pk, **serializer.validated_data)
-        return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED)
+        data = _valid(FlagInputSerializer, request)
+        return idempotent(
+            request,
+            status=status.HTTP_201_CREATED,
+            write=lambda on_written: services.flag_create(
+                actor=request.user, reply_id=pk, on_written=on_written, **data
+            ),
+            answer=lambda flag: FlagSerializer(flag).data,
+        )
 
 
 class ProfileApi(APIView):

@@ -32,6 +32,25 @@ class ApiToken(AbstractAuthToken):
         return f"token {self.token_key[:8]}… of user {self.user_id}"
 
 
+class IdempotencyKey(models.Model):
+    """The first answer to a creating request sent with an Idempotency-Key, replayed to retries for a day."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and body: the same key with another request is refused, not replayed.
+    fingerprint = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_one_per_user_and_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self):
+        return f"idempotency key {self.key!r} of user {self.user_id}"
+
+
 class Suspension(models.Model):
     """A period in which a user may read but not write; lifted early or ending on its own."""
 

@@ -14,12 +14,16 @@ from forum.services import moderation_log_append
 ALREADY_FLAGGED = "You already have an open flag on this reply."
 
 
-def flag_create(*, actor, reply_id: int, reason: str, text: str = "") -> Flag:
-    """Report a visible reply to the moderators; one open flag per user and reply."""
+def flag_create(*, actor, reply_id: int, reason: str, text: str = "", on_written=None) -> Flag:
+    """Report a visible reply to the moderators; one open flag per user and reply.
+
+    `on_written(flag)` runs inside the transaction.
+    """
     refuse_if_suspended(actor)
     if reason not in Flag.Reason.values:
         raise Invalid.on("reason", f"Choose one of: {', '.join(Flag.Reason.values)}.")
     text = clean_optional_text("text", text, FLAG_TEXT_MAX_LENGTH)
+    flag = None
     try:
         with transaction.atomic(durable=True):
             reply = Reply.objects.filter(pk=reply_id, state=Reply.State.VISIBLE).first()
@@ -27,9 +31,14 @@ def flag_create(*, actor, reply_id: int, reason: str, text: str = "") -> Flag:
                 raise NotFound("No such reply.")
             if Flag.objects.filter(reporter=actor, reply=reply, state=Flag.State.OPEN).exists():
                 raise Invalid.on("reply", ALREADY_FLAGGED)
-            return Flag.objects.create(reply=reply, reporter=actor, reason=reason, text=text)
-    except IntegrityError:  # the same user flagging twice at once: the database keeps one
-        raise Invalid.on("reply", ALREADY_FLAGGED) from None
+            flag = Flag.objects.create(reply=reply, reporter=actor, reason=reason, text=text)
+            if on_written is not None:
+                on_written(flag)
+            return flag
+    except IntegrityError:
+        if flag is not None:  # not the flag's insert but what on_written wrote: its caller's to handle
+            raise
+        raise Invalid.on("reply", ALREADY_FLAGGED) from None  # the same user flagging twice at once
 
 
 def _flags_close(*, actor, flags, state: str, action: str) -> None:

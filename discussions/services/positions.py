@@ -12,11 +12,21 @@ from forum.errors import Invalid, NotFound
 from forum.permissions import refuse_if_suspended
 
 
-def position_set(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int | None = None) -> Position:
-    """Declare or change the actor's side on a topic; every earlier position stays as history."""
+def position_set(
+    *, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int | None = None, on_written=None
+) -> Position:
+    """Declare or change the actor's side on a topic; every earlier position stays as history.
+
+    `on_written(position)` runs inside the transaction.
+    """
     refuse_if_suspended(actor)
     with transaction.atomic(durable=True):
-        return _declare(actor=actor, topic_slug=topic_slug, stance_slug=stance_slug, persuaded_by_id=persuaded_by_id)
+        position = _declare(
+            actor=actor, topic_slug=topic_slug, stance_slug=stance_slug, persuaded_by_id=persuaded_by_id
+        )
+        if on_written is not None:
+            on_written(position)
+        return position
 
 
 def _declare(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int | None) -> Position:

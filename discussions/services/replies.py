@@ -34,8 +34,13 @@ def insert_reply(*, actor, thread: Thread, stance: Stance, stances: list[Stance]
     return reply
 
 
-def reply_create(*, actor, thread_id: int, body: str, stance_slug: str, parent_id: int | None = None) -> Reply:
-    """Post a reply in a thread with one of its topic's stances, optionally answering a reply there."""
+def reply_create(
+    *, actor, thread_id: int, body: str, stance_slug: str, parent_id: int | None = None, on_written=None
+) -> Reply:
+    """Post a reply in a thread with one of its topic's stances, optionally answering a reply there.
+
+    `on_written(reply)`, when given, runs inside the transaction (an API answer built and stored with the write).
+    """
     refuse_if_suspended(actor)
     body = clean_text("body", body, BODY_MAX_LENGTH)
     with transaction.atomic(durable=True):
@@ -49,7 +54,10 @@ def reply_create(*, actor, thread_id: int, body: str, stance_slug: str, parent_i
             parent = Reply.objects.filter(pk=parent_id, thread=thread, state=Reply.State.VISIBLE).first()
             if parent is None:
                 raise Invalid.on("parent", f"No visible reply {parent_id} in thread {thread.pk}.")
-        return insert_reply(actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=parent)
+        reply = insert_reply(actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=parent)
+        if on_written is not None:
+            on_written(reply)
+        return reply
 
 
 def reply_edit(*, actor, reply: Reply, body: str | None, stance_slug: str | None, reason: str) -> Reply:

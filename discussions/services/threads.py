@@ -14,8 +14,8 @@ from forum.permissions import refuse_if_suspended, refuse_unless_moderator
 from forum.services import moderation_log_append
 
 
-def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug: str) -> Thread:
-    """Open a thread and its opening reply together."""
+def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug: str, on_written=None) -> Thread:
+    """Open a thread and its opening reply together; `on_written(thread)` runs inside the transaction."""
     refuse_if_suspended(actor)
     title = clean_text("title", title, TITLE_MAX_LENGTH)
     body = clean_text("body", body, BODY_MAX_LENGTH)
@@ -32,6 +32,8 @@ def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug:
         thread.save(update_fields=["opening_reply"])
         Topic.objects.filter(pk=topic.pk).update(thread_count=F("thread_count") + 1)
         thread.reply_count = thread.participant_count = 1  # counted in the database by insert_reply
+        if on_written is not None:
+            on_written(thread)
         return thread
 
 

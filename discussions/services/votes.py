@@ -76,13 +76,19 @@ def _vote_state(vote: Vote | None) -> tuple:
     return vote.value, stance, bookkeeping.utc_day(vote.cast_at)
 
 
-def vote_cast(*, actor, reply_id: int, value: int) -> Vote:
-    """Vote a visible reply up (1) or down (-1); the same vote again changes nothing, the other moves it."""
+def vote_cast(*, actor, reply_id: int, value: int, on_written=None) -> Vote:
+    """Vote a visible reply up (1) or down (-1); the same vote again changes nothing, the other moves it.
+
+    `on_written(vote)` runs inside the transaction, `vote.reply` carrying the new tallies.
+    """
     refuse_if_suspended(actor)
     if value not in (Vote.Value.UP, Vote.Value.DOWN) or isinstance(value, bool):
         raise Invalid.on("value", "Must be 1 (up) or -1 (down).")
     with transaction.atomic(durable=True):
-        return _cast(actor=actor, reply_id=reply_id, value=value)
+        vote = _cast(actor=actor, reply_id=reply_id, value=value)
+        if on_written is not None:
+            on_written(vote)
+        return vote
 
 
 def _cast(*, actor, reply_id: int, value: int) -> Vote:
