@@ -50,7 +50,7 @@ class TokenApi(APIView):
     def post(self, request):
         serializer = TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, key = services.token_obtain(**serializer.validated_data)
+        token, key = services.token_obtain(**serializer.validated_data, request=request._request)
         return Response(TokenSerializer({"token": key, "expires_at": token.expiry}).data)
 
 

@@ -1,11 +1,8 @@
 """Writes about people and order: accounts and tokens, suspensions, and the moderation log's one writer."""
 
-import hashlib
-
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,11 +33,6 @@ def user_register(*, username: str, password: str, email: str = ""):
     return candidate
 
 
-def _failures_key(username: str) -> str:
-    # Hashed: a username may hold spaces or control characters no cache key should.
-    return f"login-failures:{hashlib.sha256(username.lower().encode()).hexdigest()}"
-
-
 def _token_issue(user) -> tuple[ApiToken, str]:
     """A new token for one login (one device); the user's expired ones go. Runs in the caller's transaction."""
     now = timezone.now()
@@ -49,24 +41,19 @@ def _token_issue(user) -> tuple[ApiToken, str]:
     return token, key
 
 
-def token_obtain(*, username: str, password: str) -> tuple[ApiToken, str]:
+def token_obtain(*, username: str, password: str, request) -> tuple[ApiToken, str]:
     """Exchange credentials for a new API token (one per login, expiring); returns it and its secret key.
 
-    After LOGIN_FAILURE_LIMIT failures for one username within LOGIN_FAILURE_WINDOW seconds, further
-    attempts are refused until the window passes, whatever the password: guessing stops paying.
+    `request` (the HttpRequest) goes to Django's authenticate, where django-axes counts failures per username
+    and address (forum/lockout.py); once locked, even the right password is refused until the window passes.
     """
-    key = _failures_key(username)
-    if cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT:
-        raise RateLimited("Too many failed logins for this username.", wait=settings.LOGIN_FAILURE_WINDOW)
-    user = authenticate(username=username, password=password)
+    user = authenticate(request, username=username, password=password)
     if user is None:
-        cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, settings.LOGIN_FAILURE_WINDOW)
+        if getattr(request, "axes_locked_out", False):
+            raise RateLimited(
+                "Too many failed logins from this address; try again later.", wait=settings.LOGIN_FAILURE_WINDOW
+            )
         raise Invalid.on("non_field_errors", "Unable to log in with the given username and password.")
-    cache.delete(key)
     with transaction.atomic(durable=True):
         return _token_issue(user)
 

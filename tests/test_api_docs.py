@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from openapi_spec_validator import validate
 
+from tests.support.clients import log_in_through_the_page
 from tests.support.factories import PASSWORD
 
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -157,7 +158,7 @@ def test_schema_and_docs_are_served(anon):
 
 @pytest.mark.django_db
 def test_a_logged_in_user_browses_the_api(client, author, thread):
-    assert client.login(username=author.username, password=PASSWORD)
+    log_in_through_the_page(client, author.username, PASSWORD)
 
     page = client.get("/api/replies/", HTTP_ACCEPT="text/html")
     assert page.status_code == 200
@@ -168,7 +169,7 @@ def test_a_logged_in_user_browses_the_api(client, author, thread):
 
 @pytest.mark.django_db
 def test_session_authenticated_post_works_with_csrf(client, author, thread):
-    client.login(username=author.username, password=PASSWORD)
+    log_in_through_the_page(client, author.username, PASSWORD)
 
     response = client.post(
         "/api/replies/",
@@ -181,7 +182,7 @@ def test_session_authenticated_post_works_with_csrf(client, author, thread):
 @pytest.mark.django_db
 def test_the_browsable_api_still_posts_its_html_form(client, author, thread):
     # The form parsers are kept for the browsable API's forms (a signed-in browser), unpublished.
-    client.login(username=author.username, password=PASSWORD)
+    log_in_through_the_page(client, author.username, PASSWORD)
 
     response = client.post(
         "/api/replies/", {"thread": thread.pk, "body": "From the HTML form.", "stance": "pro-tester"}

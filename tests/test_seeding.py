@@ -5,12 +5,18 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from discussions import seed_content, services
 from discussions.models import Reply, Stance, Thread, Topic
 
 User = get_user_model()
 SLUG = "sora-leak"
+
+
+def login_request():
+    """A login request, as every authentication carries one (failed logins are counted per address)."""
+    return RequestFactory().post("/api/auth/token/")
 
 
 def seed():
@@ -73,7 +79,7 @@ def test_the_seed_account_cannot_log_in():
     assert not account.has_usable_password()
     assert not account.is_active
     for password in ("", "!", account.password):
-        assert authenticate(username="debate-seed", password=password) is None
+        assert authenticate(login_request(), username="debate-seed", password=password) is None
     assert Thread.objects.filter(topic__slug=SLUG).exclude(author=account).count() == 0
 
 
@@ -96,7 +102,7 @@ def test_seeding_relocks_an_account_someone_unlocked():
     account.set_password("guessable")
     account.save()
     seed()
-    assert authenticate(username="debate-seed", password="guessable") is None
+    assert authenticate(login_request(), username="debate-seed", password="guessable") is None
     assert not User.objects.get(pk=account.pk).has_usable_password()
 
 

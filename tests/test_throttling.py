@@ -12,7 +12,6 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from discussions.models import Flag, Position, Reply, Thread, Vote
-from forum import services as forum_services
 from tests.support.clients import client_for
 from tests.support.factories import PASSWORD, make_reply
 
@@ -168,47 +167,6 @@ def test_the_defaults_are_rates_a_real_forum_would_pick():
     }
 
 
-# --- failed logins for one username --------------------------------------------------------------
-
-
-def login(client, username, password, **extra):
-    return client.post("/api/auth/token/", {"username": username, "password": password}, format="json", **extra)
-
-
-def test_repeated_failed_logins_lock_the_username_even_for_the_right_password(settings, anon, author, other):
-    settings.LOGIN_FAILURE_LIMIT = 3
-    settings.LOGIN_FAILURE_WINDOW = 600
-    for n in range(3):
-        assert login(anon, "alice", f"guess-{n}", REMOTE_ADDR=f"198.51.100.{n}").status_code == 400
-
-    # From yet another address, with the right password: the guessing stopped paying.
-    refused = login(anon, "alice", PASSWORD, REMOTE_ADDR="198.51.100.99")
-
-    assert throttled(refused) == 600
-    assert "failed" in refused.json()["detail"].lower()
-    assert login(anon, "bob", PASSWORD).status_code == 200  # other accounts are untouched
-
-
-def test_failures_under_another_spelling_of_the_name_count_too(settings, anon, author):
-    settings.LOGIN_FAILURE_LIMIT = 2
-    assert login(anon, "ALICE", "guess").status_code == 400
-    assert login(anon, "Alice", "guess").status_code == 400
-
-    throttled(login(anon, "alice", PASSWORD))
-
-
-def test_a_success_before_the_limit_resets_the_count(settings, anon, author):
-    settings.LOGIN_FAILURE_LIMIT = 3
-    for _ in range(2):
-        assert login(anon, "alice", "guess").status_code == 400
-    assert login(anon, "alice", PASSWORD).status_code == 200
-    for _ in range(2):
-        assert login(anon, "alice", "guess").status_code == 400
-
-    # Four failures in all, but never three in a row: without the reset this would be a 429.
-    assert login(anon, "alice", PASSWORD).status_code == 200
-
-
 # --- counters shared through Redis ---------------------------------------------------------------
 
 
@@ -235,18 +193,6 @@ def test_two_cache_clients_share_the_throttle_history(redis_cache, rates, monkey
     # Worker B keeps its own counter for bob, who has not voted yet.
     assert as_other.post(f"/api/replies/{replies[4].pk}/vote/", {"value": 1}, format="json").status_code == 200
     assert Vote.objects.filter(user=author).count() == 3
-
-
-def test_two_cache_clients_share_failed_login_counts(redis_cache, settings, monkeypatch, anon, author):
-    settings.LOGIN_FAILURE_LIMIT = 2
-    worker_a, worker_b = caches.create_connection("default"), caches.create_connection("default")
-
-    monkeypatch.setattr(forum_services, "cache", worker_a)
-    assert login(anon, "alice", "guess").status_code == 400
-    assert login(anon, "alice", "guess").status_code == 400
-
-    monkeypatch.setattr(forum_services, "cache", worker_b)
-    throttled(login(anon, "alice", PASSWORD))
 
 
 def test_the_default_cache_is_redis_when_configured(redis_cache, rates, topic, as_author):

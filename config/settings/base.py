@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "rest_framework",
     # API tokens hashed at rest, one per login, expiring (forum.ApiToken builds on its abstract model).
     "knox",
+    # Failed logins counted in the database (forum/lockout.py); moderators see and lift lockouts in the admin.
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lockout found during authentication into its 429 (forum.lockout.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -210,9 +214,23 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
 }
 
-# Failed logins for one username are refused for a while after this many in LOGIN_FAILURE_WINDOW seconds.
+# Failed logins (django-axes, counted in the database; forum/lockout.py): a username from one address is
+# refused for LOGIN_FAILURE_WINDOW seconds after LOGIN_FAILURE_LIMIT failures, an address after
+# LOGIN_ADDRESS_FAILURE_LIMIT failures across usernames. The owner logging in from elsewhere is never locked.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "forum.lockout.LockoutHandler"
+AXES_FAILURE_LIMIT = "forum.lockout.failure_limit"
+AXES_COOLOFF_TIME = "forum.lockout.cool_off"
+AXES_USERNAME_CALLABLE = "forum.lockout.username_of"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_LOCKOUT_CALLABLE = "forum.lockout.lockout_response"
+# The address the connection came from: a client-sent X-Forwarded-For would let an attacker pick his own.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Successful logins need no record of their own; failures are what the counts are made of.
+AXES_DISABLE_ACCESS_LOG = True
 # A reply is at most 20,000 characters; nothing legitimate sends a body anywhere near this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)

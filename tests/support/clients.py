@@ -13,3 +13,9 @@ def client_for(user) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     client.token_key = key
     return client
+
+
+def log_in_through_the_page(client, username: str, password: str) -> None:
+    """Sign a browser client in as a person does: the browsable API's login form (failed logins are counted)."""
+    response = client.post("/api-auth/login/", {"username": username, "password": password, "next": "/api/"})
+    assert response.status_code == 302, response.content[:300]
