@@ -35,5 +35,5 @@ def api_exception_handler(exc, context):
     """Invalid → 400 naming the fields, NotFound → 404, NotAllowed → 403, Conflict → 409, RateLimited → 429
     with Retry-After; a lost database → 503. Everything else as DRF answers it."""
     if isinstance(exc, UNAVAILABLE):
-        return database_unavailable_response()
+        return database_unavailable_response(exc)
     return exception_handler(_as_drf(exc), context)

@@ -64,7 +64,7 @@ class ApiErrorsMiddleware:
             and response.get("Content-Type", "").startswith("text/html")
         ):
             if isinstance(getattr(request, "_uncaught_exception", None), UNAVAILABLE):
-                return database_unavailable_response()
+                return database_unavailable_response(request._uncaught_exception)
             return JsonResponse(
                 {"detail": ERROR_DETAILS.get(response.status_code, response.reason_phrase)},
                 status=response.status_code,

@@ -77,8 +77,10 @@ def server_error(request):
     if is_api(request):
         # Also reached when middleware (a session lookup, say) lost the database before any view ran.
         if isinstance(sys.exc_info()[1], UNAVAILABLE):
-            return database_unavailable_response()
+            return database_unavailable_response(sys.exc_info()[1])
         return JsonResponse({"detail": ERROR_DETAILS[500]}, status=500)
+    if isinstance(sys.exc_info()[1], UNAVAILABLE):  # the admin, say: a plain 503 page, not an error page
+        return database_unavailable_response(sys.exc_info()[1], api=False)
     return defaults.server_error(request)
 
 

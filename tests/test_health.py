@@ -142,3 +142,26 @@ def test_the_service_recovers_when_the_database_comes_back(topic, rival_topic, a
     assert response.status_code == 200
     assert {t["slug"] for t in response.json()["results"]} == {"rival-debate", "sora-leak"}
     assert anon.get(HEALTH).json()["database"] == "ok"
+
+
+def test_the_admin_answers_a_plain_503_while_the_database_is_unreachable(client, moderator, settings):
+    settings.DEBUG = False
+    client.force_login(moderator)
+    client.raise_request_exception = False
+    with database_down():
+        response = client.get("/admin/discussions/reply/")
+
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/plain")
+    assert response["Retry-After"] == "30"
+    assert b"database is unavailable" in response.content
+
+
+def test_each_503_is_logged_with_its_cause(topic, caplog):
+    client = APIClient(raise_request_exception=False)
+    with database_down(), caplog.at_level("WARNING", logger="config.outage"):
+        assert client.get("/api/topics/").status_code == 503
+
+    (record,) = [r for r in caplog.records if r.name == "config.outage"]
+    assert "OperationalError" in record.getMessage()
+    assert "127.0.0.1" in record.getMessage() or "refused" in record.getMessage().lower()
