@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.views import HealthApi, api_not_found
 
@@ -15,7 +15,7 @@ urlpatterns = [
     path("api/", include("discussions.urls")),
     path("api/", include("forum.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/health/", HealthApi.as_view(), name="health"),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
     # Last: any other /api/ path is a JSON 404 even with DEBUG on, where Django would ignore

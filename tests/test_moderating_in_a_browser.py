@@ -40,6 +40,7 @@ def _chrome():
         "--window-size=1280,1600",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations land in the console log
     browser = webdriver.Chrome(service=Service(driver), options=options)
     browser.implicitly_wait(5)
     return browser
@@ -108,3 +109,23 @@ def test_a_moderator_hides_a_reply_and_the_balance_chart_follows(live_server, br
     SCREENSHOT.parent.mkdir(exist_ok=True)
     browser.save_screenshot(str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def _csp_violations(browser) -> list[str]:
+    return [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+
+
+# A live server reads committed data, hence transaction=True.
+@pytest.mark.django_db(transaction=True)
+def test_swagger_ui_the_browsable_api_and_the_admin_work_under_the_content_security_policy(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/api/docs/")
+    # Rendered by Swagger UI's scripts: only there if the policy let them run.
+    assert browser.find_element(By.CSS_SELECTOR, ".swagger-ui .info .title").text.strip()
+    browser.get(f"{live_server.url}/api/topics/")
+    assert browser.find_element(By.CSS_SELECTOR, ".response-info").is_displayed()
+    browser.get(f"{live_server.url}/admin/login/")
+    assert browser.find_element(By.ID, "id_username").is_displayed()
+
+    assert _csp_violations(browser) == []
