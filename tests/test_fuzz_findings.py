@@ -113,8 +113,8 @@ def test_a_nul_in_a_topic_slug_is_not_found(admin_user, topic, method, path):
 
 # Found on both databases (a warning, not a 500): POST /api/auth/token/ with a username such as
 # "c\x16j" raised CacheKeyWarning, "Cache key contains characters that will cause errors if used with
-# memcached": the failed-login counter's cache key holds the username as typed, spaces and control
-# characters included (forum.services._failures_key).
+# memcached": the failed-login counter's cache key held the username as typed, spaces and control
+# characters included. The counts now live in the database (forum/lockout.py); no such key may come back.
 @pytest.mark.django_db
 def test_a_failed_login_with_an_odd_username_makes_a_portable_cache_key(anon):
     with warnings.catch_warnings(record=True) as caught:
