@@ -80,6 +80,19 @@ def _vote_result(reply, value) -> dict:
     return VoteResultSerializer({**result, "score": reply.score}).data
 
 
+def _filters_given(request, filterset_class) -> dict:
+    """The list filters a request gives (ordering aside), each cleaned by its own form field."""
+    # The filter backend has already refused bad values with a 400; fresh form fields rather than a second
+    # FilterSet (deep copies of every filter), and rather than `.field`, which would cache one on the class.
+    params, given = request.query_params, {}
+    for name, declared in filterset_class.base_filters.items():
+        if name != "ordering" and params.get(name, "") != "":
+            value = declared.field_class(**declared.extra).clean(params[name])
+            if value not in (None, ""):  # cleaned to nothing (blank): the filter does not apply
+                given[name] = value
+    return given
+
+
 def _valid(serializer_class, request, **kwargs):
     serializer = serializer_class(data=request.data, **kwargs)
     serializer.is_valid(raise_exception=True)
@@ -87,7 +100,7 @@ def _valid(serializer_class, request, **kwargs):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: TopicSerializer, **errors(401, 404)}),
+    list=extend_schema(responses={200: TopicSerializer, **errors(400, 401, 404)}),
     retrieve=extend_schema(responses={200: TopicSerializer, **errors(401, 404)}),
     create=extend_schema(
         request=TopicCreateInputSerializer, responses={201: TopicSerializer, **errors(400, 401, 403, 415)}
@@ -110,6 +123,10 @@ class TopicViewSet(
 
     def get_queryset(self):
         return selectors.topic_list()
+
+    def known_count(self) -> int:
+        # Topics are few and made by hand (no counter grows with the debate), so counting them stays cheap.
+        return self.get_queryset().count()
 
     def create(self, request, *args, **kwargs):
         data = _valid(TopicCreateInputSerializer, request)
@@ -155,7 +172,7 @@ class TopicViewSet(
         history = selectors.summary_history(topic=selectors.topic_get(slug=slug), bucket=query.validated_data["bucket"])
         return Response(HistoryBucketSerializer(history, many=True).data)
 
-    @extend_schema(responses={200: ReplySerializer(many=True), **errors(401, 404)}, filters=False)
+    @extend_schema(responses={200: ReplySerializer(many=True), **errors(400, 401, 404)}, filters=False)
     @action(detail=True, methods=["get"], url_path="common-ground", permission_classes=[permissions.AllowAny])
     def common_ground(self, request, slug=None):
         """Replies that voters of every stance rate up, by bridging score, best first."""
@@ -226,6 +243,13 @@ class ThreadViewSet(
     def get_queryset(self):
         return selectors.thread_list()
 
+    def known_count(self) -> int | None:
+        """All threads, or one topic's, unfiltered otherwise: from the topics' thread counters."""
+        given = _filters_given(self.request, ThreadFilter)
+        if given == {} or set(given) == {"topic"}:
+            return selectors.thread_count_known(topic_slug=given.get("topic"))
+        return None
+
     def create(self, request, *args, **kwargs):
         data = _valid(ThreadCreateInputSerializer, request)
         return idempotent(
@@ -293,22 +317,15 @@ class ReplyViewSet(
         return selectors.reply_list()
 
     def known_count(self) -> int | None:
-        """A list of one topic's or one thread's replies, unfiltered otherwise, is as long as its counter says."""
-        # The filter backend has already refused bad values with a 400; only the one given is cleaned again,
-        # with the filter's own form field, rather than building a second FilterSet (deep copies of every filter).
-        params = self.request.query_params
-        given = {name for name in ReplyFilter.base_filters if params.get(name, "") != ""} - {"ordering"}
-        if given not in ({"topic"}, {"thread"}):
-            return None
-        (name,) = given
-        declared = ReplyFilter.base_filters[name]
-        # A fresh form field: reading `.field` would cache one on the class-level filter that every FilterSet copies.
-        value = declared.field_class(**declared.extra).clean(params[name])
-        if value in (None, ""):
-            return None
-        if name == "topic":
-            return selectors.reply_count_known(topic_slug=value)
-        return selectors.reply_count_known(thread_id=value)
+        """All replies, one topic's or one thread's, unfiltered otherwise, are as many as their counter says."""
+        given = _filters_given(self.request, ReplyFilter)
+        if given == {}:
+            return selectors.reply_count_known()
+        if set(given) == {"topic"}:
+            return selectors.reply_count_known(topic_slug=given["topic"])
+        if set(given) == {"thread"}:
+            return selectors.reply_count_known(thread_id=given["thread"])
+        return None
 
     def create(self, request, *args, **kwargs):
         data = _valid(ReplyCreateInputSerializer, request)

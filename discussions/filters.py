@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q, Subquery
 
-from discussions.models import Reply, Thread, Topic
+from discussions.models import Reply, Stance, Thread, Topic
 from discussions.selectors import REPLY_ORDERINGS, THREAD_ORDERINGS
 from forum.filters import IdFilter
 
@@ -19,7 +19,11 @@ def _author_q(value: str) -> Q:
 def _in_topic(qs, name, value):
     # topic_id = (SELECT id … WHERE slug = …) rather than a join on the slug: the planner then knows the
     # topic id when it starts and walks the (topic, ordering) index instead of sorting the whole topic.
-    return qs.filter(topic_id=Subquery(Topic.objects.filter(slug=value).order_by().values("pk")[:1]))
+    return qs.filter(topic_id=_topic_id(value))
+
+
+def _topic_id(slug: str) -> Subquery:
+    return Subquery(Topic.objects.filter(slug=slug).order_by().values("pk")[:1])
 
 
 class _OrderingFilter(django_filters.ChoiceFilter):
@@ -45,7 +49,11 @@ class ThreadFilter(django_filters.FilterSet):
         fields = ["topic", "stance", "author", "is_pinned"]
 
     def filter_stance(self, qs, name, value):
-        return qs.filter(opening_reply__stance__slug=value, opening_reply__state=Reply.State.VISIBLE)
+        # The opening post's stance, of that slug in the topic given (slugs repeat across topics).
+        stances = Stance.objects.filter(slug=value).order_by()
+        if self.form.cleaned_data.get("topic"):
+            stances = stances.filter(topic_id=_topic_id(self.form.cleaned_data["topic"]))
+        return qs.filter(opening_reply__stance_id__in=stances.values("pk"), opening_reply__state=Reply.State.VISIBLE)
 
     def filter_author(self, qs, name, value):
         return qs.filter(_author_q(value))
@@ -54,7 +62,10 @@ class ThreadFilter(django_filters.FilterSet):
 class ReplyFilter(django_filters.FilterSet):
     thread = IdFilter(field_name="thread_id", help_text="Thread id.")
     topic = django_filters.CharFilter(method=_in_topic, help_text="Topic slug.")
-    stance = django_filters.CharFilter(field_name="stance__slug", help_text="Stance slug.")
+    stance = django_filters.CharFilter(
+        method="filter_stance",
+        help_text="Stance slug, within the topic or thread given (without either: that slug in every topic).",
+    )
     author = django_filters.CharFilter(method="filter_author", help_text="Author's username or id.")
     parent = IdFilter(field_name="parent_id", help_text="Id of the reply answered.")
     is_root = django_filters.BooleanFilter(
@@ -68,3 +79,15 @@ class ReplyFilter(django_filters.FilterSet):
 
     def filter_author(self, qs, name, value):
         return qs.filter(_author_q(value))
+
+    def filter_stance(self, qs, name, value):
+        # Resolved to the one stance id of the topic (or the thread's topic) given: slugs repeat across topics,
+        # and `stance_id = (SELECT …)` lets the planner walk the (stance, ordering) index of that stance alone.
+        given = self.form.cleaned_data
+        stances = Stance.objects.filter(slug=value).order_by()
+        if given.get("topic"):
+            return qs.filter(stance_id=Subquery(stances.filter(topic_id=_topic_id(given["topic"])).values("pk")[:1]))
+        if given.get("thread") is not None:
+            in_thread = Thread.objects.filter(pk=given["thread"]).values("topic_id")[:1]
+            return qs.filter(stance_id=Subquery(stances.filter(topic_id=Subquery(in_thread)).values("pk")[:1]))
+        return qs.filter(stance_id__in=stances.values("pk"))

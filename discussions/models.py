@@ -75,6 +75,8 @@ class Thread(models.Model):
         indexes = [
             models.Index(fields=["topic", "-is_pinned", "-created_at", "-id"], name="thread_topic_recent_idx"),
             models.Index(fields=["topic", "-last_activity_at", "-id"], name="thread_topic_active_idx"),
+            models.Index(fields=["topic", "created_at", "id"], name="thread_topic_oldest_idx"),
+            models.Index(fields=["topic", "-reply_count", "-id"], name="thread_topic_busiest_idx"),
             models.Index(fields=["-is_pinned", "-created_at", "-id"], name="thread_recent_idx"),
             models.Index(fields=["author", "-created_at"], name="thread_author_idx"),
         ]
@@ -138,7 +140,14 @@ class Reply(models.Model):
             models.Index(fields=["topic", "created_at", "id"], condition=VISIBLE_ONLY, name="reply_topic_new_idx"),
             models.Index(fields=["topic", "-wilson", "-id"], condition=VISIBLE_ONLY, name="reply_topic_best_idx"),
             models.Index(fields=["topic", "-score", "-id"], condition=VISIBLE_ONLY, name="reply_topic_score_idx"),
+            # A stance belongs to one topic, so these serve ?topic=…&stance=… in each ordering (and the summary's
+            # top replies per stance).
             models.Index(fields=["stance", "-wilson", "-id"], condition=VISIBLE_ONLY, name="reply_stance_best_idx"),
+            models.Index(fields=["stance", "created_at", "id"], condition=VISIBLE_ONLY, name="reply_stance_new_idx"),
+            models.Index(fields=["stance", "-score", "-id"], condition=VISIBLE_ONLY, name="reply_stance_score_idx"),
+            models.Index(
+                fields=["stance", "-controversy", "-id"], condition=VISIBLE_ONLY, name="reply_stance_contro_idx"
+            ),
             models.Index(
                 fields=["thread", "stance", "-wilson", "-id"],
                 condition=VISIBLE_ONLY,

@@ -3,7 +3,8 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from discussions.models import DailyTally, Position, Reply, Stance, StanceTally, Thread, Topic
@@ -67,9 +68,22 @@ def reply_list() -> QuerySet[Reply]:
 
 
 def reply_count_known(*, topic_slug: str | None = None, thread_id: int | None = None) -> int:
-    """Visible replies of one topic or one thread, from its maintained counter rather than a COUNT(*)."""
-    counted = Topic.objects.filter(slug=topic_slug) if thread_id is None else Thread.objects.filter(pk=thread_id)
-    return next(iter(counted.values_list("reply_count", flat=True)[:1]), 0)
+    """Visible replies of one topic, one thread or (neither given) all topics, from the maintained counters."""
+    if thread_id is not None:
+        return _counter(Thread.objects.filter(pk=thread_id), "reply_count")
+    return _counter(Topic.objects.all() if topic_slug is None else Topic.objects.filter(slug=topic_slug), "reply_count")
+
+
+def thread_count_known(*, topic_slug: str | None = None) -> int:
+    """Threads of one topic or (none given) of all topics, from the topics' counters."""
+    return _counter(
+        Topic.objects.all() if topic_slug is None else Topic.objects.filter(slug=topic_slug), "thread_count"
+    )
+
+
+def _counter(rows: QuerySet, name: str) -> int:
+    # Topics are few, so summing their counters is one small read whatever the size of the debates.
+    return rows.aggregate(total=Coalesce(Sum(name), 0))["total"]
 
 
 def reply_get(*, pk) -> Reply:

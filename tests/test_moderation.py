@@ -296,9 +296,9 @@ def test_moderators_read_the_log_through_the_api(reply, moderator, author, anon,
     services.reply_restore(actor=moderator, reply_id=reply.pk)
     client = client_for(moderator)
 
-    # 1 token; 2 the moderator check (the user's own permissions, then their groups'); 1 count; 1 page
-    # joined to the actor
-    with django_assert_num_queries(5):
+    # 1 token; 2 the moderator check (the user's own permissions, then their groups'); 1 page joined to the
+    # actor (no COUNT(*): the log grows with the forum and no counter knows its length, so `count` is null)
+    with django_assert_num_queries(4):
         response = client.get("/api/moderation/log/")
     assert response.status_code == 200
     rows = response.json()["results"]
@@ -343,7 +343,7 @@ def test_a_hidden_opening_post_takes_its_stance_along(thread, anon, moderator):
 
     body = anon.get(f"/api/threads/{thread.pk}/").json()
     assert (body["body"], body["stance"]) == (None, None)
-    assert anon.get("/api/threads/?topic=sora-leak&stance=pro-tester").json()["count"] == 0
+    assert anon.get("/api/threads/?topic=sora-leak&stance=pro-tester").json()["results"] == []
 
 
 def test_a_moderators_api_edits_of_others_replies_are_logged(reply, as_moderator, as_other, moderator):
