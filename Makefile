@@ -63,9 +63,11 @@ format: install-dev
 clean:
 	rm -rf $(VENV) var/*.sqlite3*
 
-## bench: on PostgreSQL, seed a small and a 50k-reply/500k-vote topic, serve them with `make serve` and drive it with
-## 8 concurrent clients; prints p50/p95, ratios to the floor, queries and EXPLAIN (see bench/README.md).
-## BENCH_DATABASE_URL (name must contain "bench") and BENCH_REDIS_URL override the local defaults; BENCH_ARGS="--help"
+## bench: seed a 1k-reply and a 50k-reply/500k-vote topic, serve them with `make serve`, drive every public read at
+## both sizes and the writes with 8 concurrent clients; prints p50/p95, ratios to the floor against the targets,
+## queries and EXPLAIN of each list (see bench/README.md). PostgreSQL by default; SQLite with
+## BENCH_DATABASE_URL=sqlite:////abs/path/bench.sqlite3. The database name must contain "bench"; BENCH_REDIS_URL
+## (not database 0) serves the redis pass; BENCH_ARGS="--help" for sizes, requests, passes
 bench: install
 	$(PY) -m bench.live $(BENCH_ARGS)
 
