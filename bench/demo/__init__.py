@@ -3,15 +3,17 @@ bulk-inserted.
 
 Development tooling, kept out of the apps: `manage.py seed_demo` (its entry point) and the benchmarks
 (bench/summary.py directly, bench/live.py through seed_demo) import it; nothing else in discussions/ or
-forum/ does. planning.py decides a whole debate in memory from one random.Random; writing.py inserts it.
-seed_topic() is both for one topic. It leaves the topic-wide counters to tallies_audit(fix=True), which
-every caller runs next.
+forum/ does. planning.py decides a whole debate in memory from one random.Random; writing.py inserts it,
+every counter included, through loading.py (COPY on PostgreSQL). seed_topic() is both for one topic.
+Callers then run tallies_audit(fix=True), which should find nothing to repair.
 """
 
 import datetime
 import random
 import time
 from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
 
 from bench.demo import planning, writing
 from discussions import seed_content, services
@@ -27,7 +29,11 @@ class Seeded:
     topic: Topic
     created: bool  # the topic is new, rather than extended
     start: datetime.datetime  # when the new activity begins
-    plan: planning.Plan
+    # What the plan held, counted: the plan itself is let go once written (it is hundreds of MB at 5M votes).
+    withdrawn: int  # replies withdrawn
+    retracted: int  # votes retracted
+    positions: int
+    changes: int  # positions that are changes of mind
     planning: float  # seconds spent planning (topic lookups included)
     inserting: float  # seconds spent inserting
 
@@ -35,6 +41,11 @@ class Seeded:
 def day(value: str) -> datetime.datetime:
     """Midnight UTC of a YYYY-MM-DD date."""
     return datetime.datetime.combine(datetime.date.fromisoformat(value), datetime.time(), datetime.UTC)
+
+
+def written_tables() -> list[str]:
+    """The tables seed_topic writes to: what needs ANALYZE after it."""
+    return [model._meta.db_table for model in (get_user_model(), Topic, Stance, *writing.WRITTEN)]
 
 
 def topic_stances(topic: Topic) -> list[Stance]:
@@ -110,4 +121,14 @@ def seed_topic(
         Topic.objects.filter(pk=topic.pk).update(created_at=start)
         stances = topic_stances(topic)
     writing.write(plan, existing, topic=topic, stances=stances, start=start, bar=bar)
-    return Seeded(topic, created, start, plan, planned - began, time.perf_counter() - planned)
+    return Seeded(
+        topic,
+        created,
+        start,
+        withdrawn=plan.withdrawn(),
+        retracted=plan.retracted(),
+        positions=len(plan.positions),
+        changes=sum(p.changed for p in plan.positions),
+        planning=planned - began,
+        inserting=time.perf_counter() - planned,
+    )

@@ -2,14 +2,16 @@
 
 Planning is pure (pool indices, stance numbers, seconds after a start moment); what a topic already holds is
 read first (load_existing), so a run can extend it. bench/demo/writing.py turns a plan into rows.
+Replies and votes are kept as columns of typed arrays: five million votes take 130 MB so, not gigabytes.
 """
 
 import datetime
 import itertools
+import math
 import re
+from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
@@ -19,6 +21,7 @@ from discussions import seed_content
 from discussions.models import Position, Reply, Vote
 
 DAY = 86400.0
+NEVER = math.inf  # the withdrawal or retraction time of what stays: later than any moment it is compared with
 STANCES = [s["slug"] for s in seed_content.STANCES]  # pro-tester, pro-openai: stance numbers 0 and 1
 LEAN = 0.55  # share of users leaning to the first stance
 TITLES = [spec["title"] for spec in seed_content.THREADS]
@@ -118,15 +121,39 @@ def load_existing(topic, stances: list, start: datetime.datetime) -> Existing:
 # --- The plan ----------------------------------------------------------------------------------------------
 
 
-class PlannedReply(NamedTuple):
-    thread: int
-    parent: int | None  # index of an earlier reply in the same thread
-    author: int  # pool index
-    stance: int
-    created: float
-    withdrawn: float | None
-    body: str
-    depth: int
+class Replies:
+    """The planned replies, one array per column, in creation order within each thread."""
+
+    def __init__(self):
+        self.thread = array("i")
+        self.parent = array("i")  # index of an earlier reply in the same thread; -1 for none
+        self.author = array("i")  # pool index
+        self.stance = array("b")
+        self.created = array("d")
+        self.withdrawn = array("d")  # NEVER for a reply that stays
+        self.body = []  # references to the shared BODIES strings
+
+    def __len__(self) -> int:
+        return len(self.thread)
+
+
+class Votes:
+    """The planned votes, one array per column, grouped by target."""
+
+    def __init__(self):
+        self.user = array("i")  # pool index
+        self.target = array("i")  # index into Plan.old_targets + Plan.new_targets
+        self.value = array("b")
+        self.stance = array("b")  # the voter's side when casting; -1 for none
+        self.cast = array("d")
+        self.retracted = array("d")  # NEVER for a vote that stays
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+
+# Plan.tallies holds six counts per target, at 6 * target + TALLY[voter stance + 1] + (0 up, 1 down).
+TALLY = (0, 2, 4)
 
 
 class PlannedPosition(NamedTuple):
@@ -138,36 +165,40 @@ class PlannedPosition(NamedTuple):
     persuaded_by: int | None  # reply index
 
 
-class PlannedVote(NamedTuple):
-    user: int
-    target: int  # index into Plan.old_targets + Plan.new_targets
-    value: int
-    stance: int | None  # the voter's side when casting
-    cast: float
-    retracted: float | None
-
-
 @dataclass
 class Plan:
     users: int  # accounts to create; pool indices from len(existing.users) on
     threads: list = field(default_factory=list)  # (author, opened, title)
-    replies: list[PlannedReply] = field(default_factory=list)
+    replies: Replies = field(default_factory=Replies)
     positions: list[PlannedPosition] = field(default_factory=list)
-    closes: list = field(default_factory=list)  # existing open positions to close: (position id, until)
-    # What votes go to (Vote.target indexes both lists in turn): existing replies' ids, new visible replies' indices.
+    closes: list = field(default_factory=list)  # existing open positions to close: (position id, stance, until)
+    # What votes go to (a vote's target indexes both lists in turn): existing replies' ids and stances, then
+    # new visible replies' indices.
     old_targets: list[int] = field(default_factory=list)
+    old_stances: list[int] = field(default_factory=list)
     new_targets: list[int] = field(default_factory=list)
-    votes: list[PlannedVote] = field(default_factory=list)
+    votes: Votes = field(default_factory=Votes)
+    tallies: array = field(default_factory=lambda: array("i"))  # the active votes on each target, by TALLY
+
+    def withdrawn(self) -> int:
+        return sum(t != NEVER for t in self.replies.withdrawn)
+
+    def retracted(self) -> int:
+        return sum(t != NEVER for t in self.votes.retracted)
 
 
 class Sides:
     """Each user's side over time: a lean, declared positions and posted replies."""
 
-    def __init__(self, lean: list[int]):
+    def __init__(self, lean: list[int], weights: list[float], replies: Replies, old_posts: dict):
         self.lean = lean
+        self.weights = weights  # how active each user is
+        self.cum = list(itertools.accumulate(weights))
+        self.replies = replies
+        self.old_posts = old_posts  # pool index → (created, stance) of their latest visible reply before the start
         self.declared = [([], []) for _ in lean]  # since times and stances, in time order
-        self.posts = [[] for _ in lean]  # (created, gone, stance)
-        self.post_times = []  # each user's posts' created times, set by posted() once every reply is planned
+        self.posts = [[] for _ in lean]  # each user's reply indices, sorted by posted()
+        self.post_times = []  # the created times of those, set by posted() once every reply is planned
 
     def declare(self, user: int, since: float, stance: int) -> None:
         times, stances = self.declared[user]
@@ -175,9 +206,10 @@ class Sides:
         stances.append(stance)
 
     def posted(self) -> None:
+        created = self.replies.created
         for posts in self.posts:
-            posts.sort(key=itemgetter(0))
-        self.post_times = [[created for created, _, _ in posts] for posts in self.posts]
+            posts.sort(key=created.__getitem__)
+        self.post_times = [[created[i] for i in posts] for posts in self.posts]
 
     def declared_at(self, user: int, t: float) -> int | None:
         times, stances = self.declared[user]
@@ -191,15 +223,15 @@ class Sides:
 
     def voter_stance(self, user: int, t: float) -> int | None:
         """As services.votes._voters_side at `t`: declared position, else latest reply still visible, else none."""
-        stance = self.declared_at(user, t)
-        if stance is not None:
-            return stance
-        posts = self.posts[user]
+        times, stances = self.declared[user]  # declared_at(), inlined: this runs once per vote
+        if times and (i := bisect_right(times, t)):
+            return stances[i - 1]
+        posts, withdrawn = self.posts[user], self.replies.withdrawn
         for i in range(bisect_right(self.post_times[user], t) - 1, -1, -1):
-            _, gone, stance = posts[i]
-            if gone is None or gone > t:
-                return stance
-        return None
+            if withdrawn[posts[i]] > t:
+                return self.replies.stance[posts[i]]
+        old = self.old_posts.get(user)  # older than every new reply, and still visible
+        return None if old is None or old[0] > t else old[1]
 
 
 def pick_voters(rng, count: int, cum_weights: list[float], excluded: set) -> list[int]:
@@ -217,20 +249,8 @@ def pick_voters(rng, count: int, cum_weights: list[float], excluded: set) -> lis
     return [*picked, *rng.sample(rest, count - len(picked))]
 
 
-def plan(rng, *, users: int, threads: int, replies: int, votes: int, existing: Existing, span: float) -> Plan:
-    """Everything to insert, from `rng` alone; raises ValueError when the votes cannot fit."""
-    out = Plan(users=users)
-    n = len(existing.users) + users
-    # Zipf-like activity in random order: a few users post and vote a lot, a long tail hardly at all.
-    weights = [1 / rank for rank in range(1, n + 1)]
-    rng.shuffle(weights)
-    cum = list(itertools.accumulate(weights))
-    lean = [0 if rng.random() < LEAN else 1 for _ in range(n)]
-    for user, (_, stance) in existing.latest_posts.items():
-        lean[user] = stance
-    sides = Sides(lean)
-
-    # Positions: 40% declare one; some change their mind once or twice.
+def plan_positions(rng, out: Plan, sides: Sides, existing: Existing, n: int, span: float) -> None:
+    """Positions: 40% declare one; some change their mind once or twice."""
     for user in range(n):
         held = existing.positions.get(user)
         last = None  # index in out.positions of the user's open planned position
@@ -238,7 +258,7 @@ def plan(rng, *, users: int, threads: int, replies: int, votes: int, existing: E
             sides.declare(user, held[2], held[1])
             t, stance = 0.0, held[1]
         elif rng.random() < 0.4:
-            t, stance = rng.uniform(0, span), lean[user]
+            t, stance = rng.uniform(0, span), sides.lean[user]
             last = len(out.positions)
             out.positions.append(PlannedPosition(user, stance, t, None, False, None))
             sides.declare(user, t, stance)
@@ -249,77 +269,124 @@ def plan(rng, *, users: int, threads: int, replies: int, votes: int, existing: E
                 break
             t, stance = rng.uniform(t, span), 1 - stance
             if last is None:
-                out.closes.append((held[0], t))
+                out.closes.append((held[0], held[1], t))
             else:
                 out.positions[last] = out.positions[last]._replace(until=t)
             last = len(out.positions)
             out.positions.append(PlannedPosition(user, stance, t, None, True, None))
             sides.declare(user, t, stance)
 
-    # Threads of skewed length (each opened by its first reply); replies answer earlier ones in the thread.
+
+def plan_replies(rng, out: Plan, sides: Sides, existing: Existing, threads: int, replies: int, span: float) -> None:
+    """Threads of skewed length (each opened by its first reply); replies answer earlier ones in the thread."""
+    n, cum = len(sides.lean), sides.cum
     sizes = [1] * threads
     if threads:
         thread_weights = [rng.lognormvariate(0, 1.0) for _ in range(threads)]
         for t in rng.choices(range(threads), weights=thread_weights, k=replies - threads):
             sizes[t] += 1
-    for user, (created, stance) in existing.latest_posts.items():
-        sides.posts[user].append((created, None, stance))
+    r = out.replies
     for number, size in enumerate(sizes):
         opened = rng.uniform(0, 0.8 * span)
         author = rng.choices(range(n), cum_weights=cum)[0]
         out.threads.append((author, opened, f"{rng.choice(TITLES)} (#{existing.threads + number + 1})"))
         times = sorted(min(span - 1, opened + 1 + rng.expovariate(1 / (2 * DAY))) for _ in range(size - 1))
         authors = rng.choices(range(n), cum_weights=cum, k=size - 1)
-        first = len(out.replies)
+        first = len(r)
         for j, (created, who) in enumerate(zip([opened, *times], [author, *authors], strict=True)):
             stance = sides.arguing(who, created)
             if j and rng.random() < 0.2:  # everyone concedes a point to the other side now and then
                 stance = 1 - stance
-            parent, depth = None, 0
+            parent = -1
             if j and rng.random() < 0.65:
                 k = first + rng.randrange(j)
-                # The services only take a parent that is still visible.
-                if out.replies[k].withdrawn is None or out.replies[k].withdrawn > created:
-                    parent, depth = k, out.replies[k].depth + 1
+                if r.withdrawn[k] > created:  # the services only take a parent that is still visible
+                    parent = k
             # The opening post stays; about 3% of the others are withdrawn within hours.
-            withdrawn = min(span, created + rng.expovariate(1 / 21600)) if j and rng.random() < 0.03 else None
-            body = rng.choice(BODIES[stance])
-            out.replies.append(PlannedReply(number, parent, who, stance, created, withdrawn, body, depth))
-            sides.posts[who].append((created, withdrawn, stance))
+            withdrawn = min(span, created + rng.expovariate(1 / 21600)) if j and rng.random() < 0.03 else NEVER
+            sides.posts[who].append(len(r))
+            r.thread.append(number)
+            r.parent.append(parent)
+            r.author.append(who)
+            r.stance.append(stance)
+            r.created.append(created)
+            r.withdrawn.append(withdrawn)
+            r.body.append(rng.choice(BODIES[stance]))
     sides.posted()
 
-    # Half the changes of mind name a visible reply of the new side, posted before, as what persuaded them.
+
+def plan_persuasion(rng, out: Plan) -> None:
+    """Half the changes of mind name a visible reply of the new side, posted before, as what persuaded them."""
+    r = out.replies
     persuasive = [
-        sorted((r.created, i) for i, r in enumerate(out.replies) if r.stance == s and r.withdrawn is None)
+        sorted((i for i in range(len(r)) if r.stance[i] == s and r.withdrawn[i] == NEVER), key=r.created.__getitem__)
         for s in (0, 1)
     ]
     for i, position in enumerate(out.positions):
         if position.changed and rng.random() < 0.5:
-            before = bisect_left(persuasive[position.stance], position.since, key=itemgetter(0))
+            candidates = persuasive[position.stance]
+            before = bisect_left(candidates, position.since, key=r.created.__getitem__)
             if before:
-                out.positions[i] = position._replace(persuaded_by=persuasive[position.stance][rng.randrange(before)][1])
+                out.positions[i] = position._replace(persuaded_by=candidates[rng.randrange(before)])
 
-    # Votes on every visible reply, old and new, from both sides; never twice by a user on one reply.
-    candidates = [
-        (author, created, stance, existing.voters.get(pk, set())) for pk, author, created, stance in existing.targets
-    ]
+
+def plan_votes(rng, out: Plan, sides: Sides, existing: Existing, votes: int, span: float) -> None:
+    """Votes on every visible reply, old and new, from both sides; never twice by a user on one reply."""
+    r, n = out.replies, len(sides.lean)
     out.old_targets = [pk for pk, *_ in existing.targets]
-    out.new_targets = [i for i, r in enumerate(out.replies) if r.withdrawn is None]
-    candidates += [
-        (out.replies[i].author, out.replies[i].created, out.replies[i].stance, set()) for i in out.new_targets
+    out.old_stances = [stance for *_, stance in existing.targets]
+    out.new_targets = [i for i in range(len(r)) if r.withdrawn[i] == NEVER]
+    none = frozenset()  # shared: one empty set per target would take 100 MB at half a million replies
+    candidates = [
+        (author, created, stance, existing.voters.get(pk, none)) for pk, author, created, stance in existing.targets
     ]
+    candidates += [(r.author[i], r.created[i], r.stance[i], none) for i in out.new_targets]
     caps = [n - (author is not None) - len(voted) for author, _, _, voted in candidates]
     counts = vote_counts(rng, len(candidates), votes, caps)
+    del caps
     # Flatter than posting: lurkers vote too.
-    vote_cum = list(itertools.accumulate(w**0.5 for w in weights))
+    vote_cum = list(itertools.accumulate(w**0.5 for w in sides.weights))
+    v, tallies = out.votes, array("i", bytes(4 * 6 * len(candidates)))
+    # Bound methods, looked up once: this loop runs once per vote, millions of times.
+    expovariate, random, voter_stance = rng.expovariate, rng.random, sides.voter_stance
+    add_user, add_target, add_value = v.user.append, v.target.append, v.value.append
+    add_stance, add_cast, add_retracted = v.stance.append, v.cast.append, v.retracted.append
     for target, ((author, created, stance, voted), count) in enumerate(zip(candidates, counts, strict=True)):
         if not count:
             continue
         appeal = rng.uniform(-0.15, 0.15)  # some replies please everyone more than others
+        base = max(created, 0.0)
         for user in pick_voters(rng, count, vote_cum, {author, *voted}):
-            cast = min(span, max(created, 0.0) + rng.expovariate(1 / DAY))
-            side = sides.voter_stance(user, cast)
+            cast = min(span, base + expovariate(1 / DAY))
+            side = voter_stance(user, cast)
             up = 0.55 if side is None else 0.8 if side == stance else 0.3
-            retracted = cast + rng.expovariate(1 / 3600) if rng.random() < 0.02 else None
-            out.votes.append(PlannedVote(user, target, 1 if rng.random() < up + appeal else -1, side, cast, retracted))
+            retracted = cast + expovariate(1 / 3600) if random() < 0.02 else NEVER
+            value = 1 if random() < up + appeal else -1
+            side = -1 if side is None else side
+            add_user(user)
+            add_target(target)
+            add_value(value)
+            add_stance(side)
+            add_cast(cast)
+            add_retracted(retracted)
+            if retracted == NEVER:
+                tallies[6 * target + TALLY[side + 1] + (value < 0)] += 1
+    out.tallies = tallies
+
+
+def plan(rng, *, users: int, threads: int, replies: int, votes: int, existing: Existing, span: float) -> Plan:
+    """Everything to insert, from `rng` alone; raises ValueError when the votes cannot fit."""
+    out = Plan(users=users)
+    n = len(existing.users) + users
+    # Zipf-like activity in random order: a few users post and vote a lot, a long tail hardly at all.
+    weights = [1 / rank for rank in range(1, n + 1)]
+    rng.shuffle(weights)
+    lean = [0 if rng.random() < LEAN else 1 for _ in range(n)]
+    for user, (_, stance) in existing.latest_posts.items():
+        lean[user] = stance
+    sides = Sides(lean, weights, out.replies, existing.latest_posts)
+    plan_positions(rng, out, sides, existing, n, span)
+    plan_replies(rng, out, sides, existing, threads, replies, span)
+    plan_persuasion(rng, out)
+    plan_votes(rng, out, sides, existing, votes, span)
     return out

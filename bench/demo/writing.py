@@ -1,169 +1,229 @@
-"""The writing half of the demo-data generator: a plan's model instances, bulk-inserted phase by phase.
+"""The writing half of the demo-data generator: a plan turned into rows and bulk-loaded, phase by phase.
 
-The builders set every counter a plan implies (replies' votes and rankings, threads' tallies), so the
-tallies_audit that follows has little to rewrite; votes go in with COPY on PostgreSQL.
+Every counter the plan implies goes in with the rows (replies' votes and rankings, thread and topic stance
+tallies, participations, daily tallies, the topic's counts), so the tallies_audit that follows has nothing
+to repair. Rows are streamed to bench/demo/loading.py: COPY on PostgreSQL, executemany on SQLite.
 """
 
-import datetime
-import itertools
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import groupby
 
 from django.contrib.auth import get_user_model
-from django.db import connection, reset_queries, transaction
-from django.db.models import OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from bench.demo.planning import Existing, Plan, username
-from discussions import bookkeeping
-from discussions.models import Position, Reply, StanceTally, Thread, Vote
-
-BATCH = 5000
+from bench.demo import loading
+from bench.demo.loading import DAY_US, chunks, load
+from bench.demo.planning import NEVER, Existing, Plan, username
+from discussions import formatting
+from discussions.models import DailyTally, Participation, Position, Reply, StanceTally, Thread, Topic, Vote
+from discussions.ranking import bridging, controversy, wilson_lower_bound
+from discussions.summary_cache import summary_invalidate
 
 # Django's marker of an unusable password; make_password(None) appends random characters, which are not reproducible.
 UNUSABLE_PASSWORD = "!"
+VISIBLE, WITHDRAWN = Reply.State.VISIBLE.value, Reply.State.WITHDRAWN.value
+# The debate's tables write() fills, besides the accounts.
+WRITTEN = (Thread, Reply, StanceTally, Participation, Position, Vote, DailyTally)
 
 
-def chunks(iterable, size: int = BATCH):
-    """Lists of up to `size` items, so a generator of rows is never held whole in memory."""
-    iterator = iter(iterable)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
+@dataclass
+class Ids:
+    """Primary keys by plan index: users by pool index, threads and replies by number, stances by number."""
+
+    users: list[int]
+    threads: Sequence[int]
+    replies: Sequence[int]
+    stances: list  # stance number → id, and None at index -1: a vote's "no side" is stance -1
+
+    def stance(self, number: int):
+        return self.stances[number]
 
 
-def insert(model, objs: list, *, batch_size: int = BATCH, progress=None) -> list:
-    """bulk_create in batches (SQLite splits them further), calling progress(done, total); pks come back set."""
-    created = []
-    for batch in chunks(objs, batch_size):
-        created += model.objects.bulk_create(batch)
-        if progress:
-            progress(len(created), len(objs))
-    return created
+def rankings(up: int, down: int, by_stance: dict, slugs: list[str]) -> dict:
+    """A reply's stored rankings, as bookkeeping.reply_rerank computes them, from its counters."""
+    return {
+        "score": up - down,
+        "wilson": wilson_lower_bound(up, down),
+        "controversy": controversy(up, down),
+        "bridging": bridging({slug: (v["up"], v["down"]) for slug, v in by_stance.items()}, slugs),
+    }
 
 
-def link_threads(threads) -> None:
-    """Point each thread at its first reply and its activity at its last, in one UPDATE."""
-    first = Reply.objects.filter(thread=OuterRef("pk")).order_by("created_at", "id")
-    threads.update(
-        opening_reply=Subquery(first.values("pk")[:1]),
-        last_activity_at=Subquery(first.reverse().values("created_at")[:1]),
-    )
+def visible_tallies(plan: Plan):
+    """(reply index, its six active-vote counts) for each visible new reply, in reply order."""
+    tallies, at = plan.tallies, 6 * len(plan.old_targets)
+    for i in plan.new_targets:
+        yield i, tallies[at : at + 6]
+        at += 6
 
 
-# --- Model instances ---------------------------------------------------------------------------------------
+def up_down(t) -> tuple[int, int]:
+    return t[0] + t[2] + t[4], t[1] + t[3] + t[5]
 
 
-def build_users(plan: Plan, slug: str, first_number: int, joined: datetime.datetime) -> list:
-    User = get_user_model()
-    return [
-        User(username=username(slug, first_number + i), password=UNUSABLE_PASSWORD, date_joined=joined)
-        for i in range(plan.users)
-    ]
+# --- Rows ----------------------------------------------------------------------------------------------------
+
+THREAD_COLUMNS = (
+    "id",
+    "topic_id",
+    "author_id",
+    "title",
+    "created_at",
+    "updated_at",
+    "last_activity_at",
+    "reply_count",
+    "participant_count",
+)
 
 
-def build_threads(plan: Plan, topic, user_ids: list[int], at) -> list[Thread]:
+def thread_rows(plan: Plan, topic, ids: Ids, at):
     """Threads with their counters (visible replies, distinct authors of them); opening replies come later."""
-    visible = [[] for _ in plan.threads]
-    for r in plan.replies:
-        if r.withdrawn is None:
-            visible[r.thread].append(r.author)
-    return [
-        Thread(
-            topic=topic,
-            author_id=user_ids[author],
-            title=title,
-            created_at=at(opened),
-            last_activity_at=at(opened),
-            reply_count=len(authors),
-            participant_count=len(set(authors)),
+    r = plan.replies
+    # The plan lays replies out thread by thread, so each thread's replies are one run.
+    for number, run in groupby(range(len(r)), key=r.thread.__getitem__):
+        run = list(run)
+        shown = [r.author[i] for i in run if r.withdrawn[i] == NEVER]
+        author, opened, title = plan.threads[number]
+        last = at(max(r.created[i] for i in run))
+        yield (
+            ids.threads[number],
+            topic.pk,
+            ids.users[author],
+            title,
+            at(opened),
+            last,
+            last,
+            len(shown),
+            len(set(shown)),
         )
-        for (author, opened, title), authors in zip(plan.threads, visible, strict=True)
-    ]
 
 
-def build_replies(plan: Plan, topic, stances: list, thread_ids, user_ids, at) -> list[Reply]:
-    """Replies with their vote counters and rankings already right, so the audit has little to rewrite."""
-    slugs = [s.slug for s in stances]
-    target_of = {reply: len(plan.old_targets) + k for k, reply in enumerate(plan.new_targets)}
-    tallies = defaultdict(Counter)  # target → {(value, voter stance): active votes}
-    for v in plan.votes:
-        if v.retracted is None:
-            tallies[v.target][v.value, v.stance] += 1
+REPLY_COLUMNS = (
+    "id",
+    "topic_id",
+    "thread_id",
+    "parent_id",
+    "author_id",
+    "stance_id",
+    "body",
+    "body_html",
+    "render_version",
+    "state",
+    "upvotes",
+    "downvotes",
+    "votes_by_stance",
+    "score",
+    "wilson",
+    "controversy",
+    "bridging",
+    "persuaded_count",
+    "created_at",
+    "updated_at",
+    "withdrawn_at",
+)
+
+
+def rendered(body: str) -> str:
+    return formatting.render(body, find_users=lambda names: {}, find_replies=lambda ids: {}, strict=False).html
+
+
+def reply_rows(plan: Plan, topic, slugs: list[str], ids: Ids, at):
+    """Replies with their vote counters and rankings already right, so the audit has nothing to rewrite."""
+    r = plan.replies
     persuaded = Counter(p.persuaded_by for p in plan.positions if p.persuaded_by is not None)
-    replies = []
-    for i, r in enumerate(plan.replies):
-        votes = tallies.get(target_of.get(i), {})
-        by_stance = {slug: {"up": 0, "down": 0} for slug in slugs}
-        for (value, stance), k in votes.items():
-            if stance is not None:
-                by_stance[slugs[stance]]["up" if value == 1 else "down"] += k
-        reply = Reply(
-            topic=topic,
-            thread_id=thread_ids[r.thread],
-            author_id=user_ids[r.author],
-            stance=stances[r.stance],
-            body=r.body,
-            state=Reply.State.VISIBLE if r.withdrawn is None else Reply.State.WITHDRAWN,
-            created_at=at(r.created),
-            withdrawn_at=None if r.withdrawn is None else at(r.withdrawn),
-            upvotes=sum(k for (value, _), k in votes.items() if value == 1),
-            downvotes=sum(k for (value, _), k in votes.items() if value == -1),
-            votes_by_stance=by_stance,
-            persuaded_count=persuaded[i],
+    tallies = dict(visible_tallies(plan))
+    # Bodies are drawn from a few hundred shared strings: each is rendered once (they quote and mention nobody).
+    html = {id(body): rendered(body) for body in {id(b): b for b in r.body}.values()}
+    none = (0,) * 6
+    for i in range(len(r)):
+        t = tallies.get(i, none)
+        up, down = up_down(t)
+        by_stance = {slugs[0]: {"up": t[2], "down": t[3]}, slugs[1]: {"up": t[4], "down": t[5]}}
+        ranks = rankings(up, down, by_stance, slugs)
+        created, parent = at(r.created[i]), r.parent[i]
+        withdrawn = None if r.withdrawn[i] == NEVER else at(r.withdrawn[i])
+        yield (
+            ids.replies[i],
+            topic.pk,
+            ids.threads[r.thread[i]],
+            None if parent < 0 else ids.replies[parent],
+            ids.users[r.author[i]],
+            ids.stance(r.stance[i]),
+            r.body[i],
+            html[id(r.body[i])],
+            formatting.RENDER_VERSION,
+            VISIBLE if withdrawn is None else WITHDRAWN,
+            up,
+            down,
+            by_stance,
+            ranks["score"],
+            ranks["wilson"],
+            ranks["controversy"],
+            ranks["bridging"],
+            persuaded[i],
+            created,
+            created if withdrawn is None else withdrawn,
+            withdrawn,
         )
-        bookkeeping.reply_rerank(reply, slugs)
-        replies.append(reply)
-    return replies
 
 
-def build_thread_tallies(plan: Plan, topic, stances: list, threads: list[Thread], replies: list[Reply]) -> list:
+TALLY_COLUMNS = ("topic_id", "thread_id", "stance_id", "replies", "participants", "upvotes", "downvotes")
+
+
+def thread_tally_rows(plan: Plan, topic, ids: Ids):
     """Per-stance tallies of the new threads, whose rows are all new: the audit would create them one at a time."""
+    r = plan.replies
     tallies, authors = {}, defaultdict(set)
-    for r, reply in zip(plan.replies, replies, strict=True):
-        if r.withdrawn is None:
-            key = (r.thread, r.stance)
-            if key not in tallies:
-                tallies[key] = StanceTally(topic=topic, thread=threads[r.thread], stance=stances[r.stance])
-            tallies[key].replies += 1
-            tallies[key].upvotes += reply.upvotes
-            tallies[key].downvotes += reply.downvotes
-            authors[key].add(r.author)
-    for key, tally in tallies.items():
-        tally.participants = len(authors[key])
-    return list(tallies.values())
+    for i, t in visible_tallies(plan):
+        key = (r.thread[i], r.stance[i])
+        row = tallies.setdefault(key, [0, 0, 0])
+        up, down = up_down(t)
+        row[0], row[1], row[2] = row[0] + 1, row[1] + up, row[2] + down
+        authors[key].add(r.author[i])
+    for (thread, stance), (replies, up, down) in tallies.items():
+        yield (topic.pk, ids.threads[thread], ids.stance(stance), replies, len(authors[thread, stance]), up, down)
 
 
-def target_ids(plan: Plan, replies: list[Reply]) -> list[int]:
-    return [*plan.old_targets, *(replies[i].pk for i in plan.new_targets)]
+PARTICIPATION_COLUMNS = ("topic_id", "thread_id", "stance_id", "user_id", "replies")
 
 
-def insert_replies(plan: Plan, replies: list[Reply], progress=None) -> None:
-    """Insert shallowest first, so every parent has its primary key before its children are built."""
-    order = sorted(range(len(replies)), key=lambda i: plan.replies[i].depth)
-    done = 0
-    for _, level in itertools.groupby(order, key=lambda i: plan.replies[i].depth):
-        level = list(level)
-        for i in level:
-            parent = plan.replies[i].parent
-            replies[i].parent_id = None if parent is None else replies[parent].pk
-        for batch in chunks(level):
-            Reply.objects.bulk_create([replies[i] for i in batch])
-            done += len(batch)
-            if progress:
-                progress(done, len(replies))
+def participations(plan: Plan, topic, ids: Ids) -> Counter:
+    """Each author's visible replies in each of the four scopes, written; returns the topic-wide
+    participants gained, by stance number (-1: all stances)."""
+    r = plan.replies
+    # Existing topic-wide rows are added to, not inserted again: an extended topic has them already.
+    old = {(row.stance_id, row.user_id): row for row in Participation.objects.filter(topic=topic, thread=None)}
+    topic_wide = Counter()  # (stance number or -1, pool index) → visible replies
 
+    def rows():
+        for number, run in groupby(range(len(r)), key=r.thread.__getitem__):
+            here = Counter()
+            for i in run:
+                if r.withdrawn[i] == NEVER:
+                    here[r.stance[i], r.author[i]] += 1
+                    here[-1, r.author[i]] += 1
+            for (stance, author), n in here.items():
+                topic_wide[stance, author] += n
+                yield (topic.pk, ids.threads[number], ids.stance(stance), ids.users[author], n)
+        for (stance, author), n in topic_wide.items():
+            if (ids.stance(stance), ids.users[author]) not in old:
+                yield (topic.pk, None, ids.stance(stance), ids.users[author], n)
 
-def build_positions(plan: Plan, topic, stances: list, user_ids, reply_ids, at) -> list[Position]:
-    return [
-        Position(
-            user_id=user_ids[p.user],
-            topic=topic,
-            stance=stances[p.stance],
-            persuaded_by_id=None if p.persuaded_by is None else reply_ids[p.persuaded_by],
-            since=at(p.since),
-            until=None if p.until is None else at(p.until),
-        )
-        for p in plan.positions
-    ]
+    load(Participation, PARTICIPATION_COLUMNS, rows(), count=3 * len(plan.new_targets), rebuild=True)
+    joined, changed = Counter(), []
+    for (stance, author), n in topic_wide.items():
+        row = old.get((ids.stance(stance), ids.users[author]))
+        if row is None or not row.replies:
+            joined[stance] += 1
+        if row is not None:
+            row.replies += n
+            changed.append(row)
+    Participation.objects.bulk_update(changed, ["replies"], batch_size=1000)
+    return joined
 
 
 VOTE_COLUMNS = (
@@ -178,36 +238,111 @@ VOTE_COLUMNS = (
 )
 
 
-def vote_rows(plan: Plan, stances: list, user_ids, target_ids, at):
-    """Each planned vote as a tuple of VOTE_COLUMNS, one at a time: half a million would not fit the memory budget."""
-    for v in plan.votes:
-        cast = at(v.cast)
-        retracted = None if v.retracted is None else at(v.retracted)
-        stance = None if v.stance is None else stances[v.stance].pk
-        yield (user_ids[v.user], target_ids[v.target], v.value, stance, cast, cast, retracted or cast, retracted)
+def vote_rows(plan: Plan, ids: Ids, at, upvotes: Counter):
+    """Each planned vote as a row of VOTE_COLUMNS, one at a time, counting active upvotes by (stance, day)."""
+    v, r = plan.votes, plan.replies
+    reply_ids = [*plan.old_targets, *(ids.replies[i] for i in plan.new_targets)]
+    stances = bytes([*plan.old_stances, *(r.stance[i] for i in plan.new_targets)])
+    users, voter_stance, base = ids.users, ids.stance, at(0.0)
+    columns = (v.user, v.target, v.value, v.stance, v.cast, v.retracted)
+    for user, target, value, stance, cast, retracted in zip(*columns, strict=True):
+        cast = base + round(cast * 1_000_000)
+        if retracted == NEVER:
+            retracted, updated = None, cast
+            if value == 1:
+                upvotes[stances[target], cast // DAY_US] += 1
+        else:
+            retracted = updated = at(retracted)
+        yield (users[user], reply_ids[target], value, voter_stance(stance), cast, cast, updated, retracted)
 
 
-def insert_votes(rows, connection, progress=None, *, copy: bool | None = None) -> None:
-    """Votes in batches of one transaction each: COPY on PostgreSQL (unless `copy` says otherwise), where
-    building model instances and compiling INSERTs was most of the seeding time; bulk_create elsewhere."""
-    if copy is None:
-        copy = connection.vendor == "postgresql"
-    for batch in chunks(rows, 4 * BATCH):
-        with transaction.atomic(using=connection.alias):
-            if copy:
-                with connection.cursor() as cursor:
-                    sql = f"COPY {Vote._meta.db_table} ({', '.join(VOTE_COLUMNS)}) FROM STDIN"
-                    with cursor.cursor.copy(sql) as writer:
-                        for row in batch:
-                            writer.write_row(row)
-            else:
-                created = Vote.objects.bulk_create([Vote(**dict(zip(VOTE_COLUMNS, row, strict=True))) for row in batch])
-                # auto_now stamped the moment of seeding; like COPY, say when the vote last changed.
-                for ids in chunks(vote.pk for vote in created):
-                    Vote.objects.filter(pk__in=ids).update(updated_at=Coalesce("retracted_at", "cast_at"))
-        reset_queries()  # with DEBUG on, Django would keep every statement
-        if progress:
-            progress(len(batch))
+# --- Counters beyond the new rows ------------------------------------------------------------------------------
+
+
+def old_targets_counted(plan: Plan, slugs: list[str]) -> None:
+    """Add the new votes on existing replies to those replies' counters and to their threads' tallies."""
+    moved = {
+        pk: plan.tallies[6 * j : 6 * j + 6]
+        for j, pk in enumerate(plan.old_targets)
+        if any(plan.tallies[6 * j : 6 * j + 6])
+    }
+    fields = ["upvotes", "downvotes", "votes_by_stance", "score", "wilson", "controversy", "bridging"]
+    threads = Counter()
+    for batch in chunks(moved, 1000):
+        replies = list(Reply.objects.filter(pk__in=batch).only("id", "thread_id", "stance_id", *fields))
+        for reply in replies:
+            t = moved[reply.pk]
+            up, down = up_down(t)
+            reply.upvotes, reply.downvotes = reply.upvotes + up, reply.downvotes + down
+            for s, slug in enumerate(slugs):
+                counts = reply.votes_by_stance.setdefault(slug, {"up": 0, "down": 0})
+                counts["up"], counts["down"] = counts.get("up", 0) + t[2 + 2 * s], counts.get("down", 0) + t[3 + 2 * s]
+            for name, value in rankings(reply.upvotes, reply.downvotes, reply.votes_by_stance, slugs).items():
+                setattr(reply, name, value)
+            threads[reply.thread_id, reply.stance_id, "upvotes"] += up
+            threads[reply.thread_id, reply.stance_id, "downvotes"] += down
+        Reply.objects.bulk_update(replies, fields)
+    for (thread_id, stance_id, name), n in threads.items():
+        StanceTally.objects.filter(thread_id=thread_id, stance_id=stance_id).update(**{name: F(name) + n})
+
+
+def daily_added(topic, ids: Ids, moves: dict) -> None:
+    """Add {(stance number, day number): [replies, upvotes, positions_delta]} to the topic's daily tallies."""
+    days = {loading.day(n * DAY_US) for _, n in moves}
+    rows = {(d.stance_id, d.day): d for d in DailyTally.objects.filter(topic=topic, day__in=days)}
+    new = []
+    for (stance, n), (replies, upvotes, delta) in sorted(moves.items()):
+        key = (ids.stance(stance), loading.day(n * DAY_US))
+        row = rows.get(key)
+        if row is None:
+            new.append(DailyTally(topic=topic, stance_id=key[0], day=key[1], replies=0, upvotes=0, positions_delta=0))
+            row = new[-1]
+        row.replies += replies
+        row.upvotes += upvotes
+        row.positions_delta += delta
+    DailyTally.objects.bulk_update(list(rows.values()), ["replies", "upvotes", "positions_delta"])
+    DailyTally.objects.bulk_create(new)
+
+
+def topic_counted(plan: Plan, topic, ids: Ids, at, joined: Counter, upvotes: Counter) -> None:
+    """The topic's own counters, its stance tallies and its daily tallies, moved by everything written."""
+    r = plan.replies
+    moves = defaultdict(lambda: [0, 0, 0])  # (stance number, day number) → replies, upvotes, positions delta
+    by_stance = defaultdict(Counter)  # stance number → replies, upvotes, downvotes, positions
+    for i in plan.new_targets:
+        moves[r.stance[i], at(r.created[i]) // DAY_US][0] += 1
+        by_stance[r.stance[i]]["replies"] += 1
+    for (stance, n), k in upvotes.items():
+        moves[stance, n][1] += k
+    stances = [*plan.old_stances, *(r.stance[i] for i in plan.new_targets)]
+    for j, stance in enumerate(stances):
+        up, down = up_down(plan.tallies[6 * j : 6 * j + 6])
+        by_stance[stance]["upvotes"] += up
+        by_stance[stance]["downvotes"] += down
+    for p in plan.positions:
+        moves[p.stance, at(p.since) // DAY_US][2] += 1
+        if p.until is None:
+            by_stance[p.stance]["positions"] += 1
+        else:
+            moves[p.stance, at(p.until) // DAY_US][2] -= 1
+    for _, stance, until in plan.closes:
+        moves[stance, at(until) // DAY_US][2] -= 1
+        by_stance[stance]["positions"] -= 1
+
+    now = timezone.now()
+    for stance in (0, 1):
+        change = {**by_stance[stance], "participants": joined[stance]}
+        tally, _ = StanceTally.objects.get_or_create(topic=topic, thread=None, stance_id=ids.stance(stance))
+        StanceTally.objects.filter(pk=tally.pk).update(updated_at=now, **{k: F(k) + n for k, n in change.items()})
+    positions = Position.objects.filter(topic=topic)
+    Topic.objects.filter(pk=topic.pk).update(
+        thread_count=F("thread_count") + len(plan.threads),
+        reply_count=F("reply_count") + len(plan.new_targets),
+        participant_count=F("participant_count") + joined[-1],
+        # Shifts are positions beyond each user's first: recounted, since the plan sees only the demo users.
+        shift_count=positions.count() - positions.values("user").distinct().count(),
+    )
+    daily_added(topic, ids, moves)
 
 
 # --- Writing a plan ----------------------------------------------------------------------------------------
@@ -229,49 +364,68 @@ class NoBar:
         pass
 
 
-def advance(bar):
-    """progress(done, total) for insert(), moving a bar that counts increments."""
-    shown = 0
-
-    def progress(done: int, total: int) -> None:
-        nonlocal shown
-        bar.update(done - shown)
-        shown = done
-
-    return progress
-
-
-def write(plan: Plan, existing: Existing, *, topic, stances: list, start: datetime.datetime, bar=NoBar) -> None:
-    """Insert the plan into `topic`: one transaction per phase, and one per batch for the votes.
+def write(plan: Plan, existing: Existing, *, topic, stances: list, start, bar=NoBar) -> None:
+    """Insert the plan into `topic`: one transaction per phase.
 
     `bar(label, total)` is a progress bar as tqdm makes them (a context manager with update(n)).
     """
     # A crash between phases leaves whole phases behind; counters are then put right by rerunning seed_demo
     # (which extends the topic) or `verify_tallies --fix`.
+    base = loading.micros(start)
 
-    def at(seconds: float) -> datetime.datetime:
-        return start + datetime.timedelta(seconds=seconds)
+    def at(seconds: float) -> int:
+        return base + round(seconds * 1_000_000)
 
+    User = get_user_model()
     with transaction.atomic(), bar("users", plan.users) as users_bar:
-        accounts = build_users(plan, topic.slug, existing.next_number, start)
-        accounts = insert(get_user_model(), accounts, progress=advance(users_bar))
-    user_ids = existing.users + [user.pk for user in accounts]
+        new_users = loading.reserve_ids(User, plan.users)
+        accounts = (
+            (pk, username(topic.slug, existing.next_number + i), UNUSABLE_PASSWORD, base)
+            for i, pk in enumerate(new_users)
+        )
+        load(User, ("id", "username", "password", "date_joined"), accounts, count=plan.users, progress=users_bar.update)
 
+    slugs = [s.slug for s in stances]
     with transaction.atomic(), bar("replies", len(plan.replies)) as replies_bar:
-        threads = insert(Thread, build_threads(plan, topic, user_ids, at))
-        replies = build_replies(plan, topic, stances, [t.pk for t in threads], user_ids, at)
-        insert_replies(plan, replies, progress=advance(replies_bar))
-        link_threads(topic.threads.filter(opening_reply=None))
-        insert(StanceTally, build_thread_tallies(plan, topic, stances, threads, replies))
-        reset_queries()  # with DEBUG on, Django keeps every statement: a batch is megabytes of SQL
+        ids = Ids(
+            users=[*existing.users, *new_users],
+            threads=loading.reserve_ids(Thread, len(plan.threads)),
+            replies=loading.reserve_ids(Reply, len(plan.replies)),
+            stances=[s.pk for s in stances] + [None],
+        )
+        load(Thread, THREAD_COLUMNS, thread_rows(plan, topic, ids, at), count=len(plan.threads))
+        rows = reply_rows(plan, topic, slugs, ids, at)
+        load(Reply, REPLY_COLUMNS, rows, count=len(plan.replies), rebuild=True, progress=replies_bar.update)
+        # Each thread's first reply opens it; the replies had to exist first.
+        starts = [i for i in range(len(plan.replies)) if i == 0 or plan.replies.thread[i] != plan.replies.thread[i - 1]]
+        opened = [Thread(pk=ids.threads[plan.replies.thread[i]], opening_reply_id=ids.replies[i]) for i in starts]
+        Thread.objects.bulk_update(opened, ["opening_reply"], batch_size=1000)
+        load(StanceTally, TALLY_COLUMNS, thread_tally_rows(plan, topic, ids), count=2 * len(plan.threads))
+        joined = participations(plan, topic, ids)
 
     with transaction.atomic(), bar("positions", len(plan.positions)) as positions_bar:
-        for pk, until in plan.closes:
-            Position.objects.filter(pk=pk).update(until=at(until))
-        reply_ids = [reply.pk for reply in replies]
-        positions = build_positions(plan, topic, stances, user_ids, reply_ids, at)
-        insert(Position, positions, progress=advance(positions_bar))
+        for pk, _, until in plan.closes:
+            Position.objects.filter(pk=pk).update(until=loading.moment(at(until)))
+        rows = (
+            (
+                ids.users[p.user],
+                topic.pk,
+                ids.stance(p.stance),
+                None if p.persuaded_by is None else ids.replies[p.persuaded_by],
+                at(p.since),
+                None if p.until is None else at(p.until),
+            )
+            for p in plan.positions
+        )
+        columns = ("user_id", "topic_id", "stance_id", "persuaded_by_id", "since", "until")
+        load(Position, columns, rows, count=len(plan.positions), progress=positions_bar.update)
 
+    upvotes = Counter()  # active upvotes on the targets by (reply's stance number, day number)
     with bar("votes", len(plan.votes)) as votes_bar:
-        rows = vote_rows(plan, stances, user_ids, target_ids(plan, replies), at)
-        insert_votes(rows, connection, progress=votes_bar.update)
+        rows = vote_rows(plan, ids, at, upvotes)
+        load(Vote, VOTE_COLUMNS, rows, count=len(plan.votes), rebuild=True, progress=votes_bar.update)
+
+    with transaction.atomic():
+        old_targets_counted(plan, slugs)
+        topic_counted(plan, topic, ids, at, joined, upvotes)
+    summary_invalidate(topic.pk)
