@@ -1,13 +1,15 @@
 """Maintained counters, moved by the services inside their own transactions (never on their own).
 
-Lock order, the same in every write so concurrent writers cannot deadlock: the reply row, then the
-stance tallies (by primary key), then participations (by primary key), then daily rows, then the
-thread row, then the topic row.
+Lock order, the same in every write so concurrent writers cannot deadlock: the reply row, then participations
+(by primary key), then the stance tallies (by primary key), then daily rows (by stance, then day), then the
+thread row, then the topic row. (A declaration of position takes its user's row and positions before all.)
+On PostgreSQL the moves from the tallies on are one statement (_in_one_statement), in that same order.
 """
 
 import datetime
 
-from django.db.models import Count, F, Q
+from django.db import connection
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -15,113 +17,229 @@ from discussions.models import DailyTally, Participation, Reply, StanceTally, Th
 from discussions.ranking import bridging, controversy, wilson_lower_bound
 from discussions.summary_cache import summary_invalidate
 
+# A tally's or a participation's scope within its topic: (thread id, stance id), None for "all of them".
+Scope = tuple[int | None, int | None]
+
 
 def utc_day(moment: datetime.datetime) -> datetime.date:
     return moment.astimezone(datetime.UTC).date()
 
 
-def _locked_rows(model, base: Q, keys: list[tuple], fields: tuple[str, ...], create) -> dict:
-    """Lock (creating first where missing) the rows of `model` under `base` keyed by `fields` values."""
+def _scope_sql(scope: Scope) -> tuple[str, list]:
+    conditions, params = [], []
+    for column, value in zip(("thread_id", "stance_id"), scope, strict=True):
+        if value is None:
+            conditions.append(f"{column} IS NULL")
+        else:
+            conditions.append(f"{column} = %s")
+            params.append(value)
+    return "(" + " AND ".join(conditions) + ")", params
 
-    def select():
-        match = Q()
-        for key in keys:
-            match |= Q(**dict(zip(fields, key, strict=True)))
-        rows = model.objects.select_for_update().filter(base & match).order_by("pk")
-        return {tuple(getattr(row, f) for f in fields): row for row in rows}
 
-    rows = select()
-    missing = [key for key in keys if key not in rows]
+def _scopes_update_sql(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning=()) -> tuple:
+    """One UPDATE adding moves[scope] to each scope's row, locking them in key order: (sql, params)."""
+    # Raw SQL because the ORM has no UPDATE ... RETURNING: the one statement both moves the counters and
+    # says which rows exist (and, for participations, their new counts). The inner SELECT ... ORDER BY id
+    # FOR UPDATE takes the row locks in primary-key order, as the lock order above requires.
+    scopes = sorted(moves, key=lambda s: tuple((v is not None, v or 0) for v in s))
+    scope_sql = [_scope_sql(scope) for scope in scopes]
+    assignments, params = [], []
+    for column in sorted({c for change in moves.values() for c in change}):
+        amounts = [moves[scope].get(column, 0) for scope in scopes]
+        if len(set(amounts)) == 1:
+            assignments.append(f"{column} = {column} + %s")
+            params.append(amounts[0])
+            continue
+        cases = []
+        for (condition, condition_params), amount in zip(scope_sql, amounts, strict=True):
+            cases.append(f"WHEN {condition} THEN %s")
+            params += [*condition_params, amount]
+        assignments.append(f"{column} = {column} + CASE {' '.join(cases)} ELSE 0 END")
+    for column, value in also.items():
+        assignments.append(f"{column} = %s")
+        params.append(value)
+    table = connection.ops.quote_name(model._meta.db_table)
+    where = " AND ".join(f"{column} = %s" for column in base)
+    params += [*base.values(), *(p for _, condition_params in scope_sql for p in condition_params)]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: the writer holds the file
+    sql = (
+        f"UPDATE {table} SET {', '.join(assignments)} WHERE id IN (SELECT id FROM {table} WHERE {where} AND "
+        f"({' OR '.join(c for c, _ in scope_sql)}) ORDER BY id{lock}) "
+        f"RETURNING {', '.join(('thread_id', 'stance_id', *returning))}"
+    )
+    return sql, params
+
+
+def _update_scopes(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning: tuple) -> dict:
+    """Run _scopes_update_sql; {scope: returned values} of the rows it found."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_scopes_update_sql(model, base, moves, also, returning))
+        return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
+
+
+def _rows_moved(model, base: dict, moves: dict[Scope, dict[str, int]], *, also=None, returning=(), found=None):
+    """Add moves[scope] ({column: n}) to the scopes' rows under `base`, creating missing ones; {scope: returned}.
+
+    `found`: the scopes an UPDATE just moved, when the caller ran it.
+    """
+    found = _update_scopes(model, base, moves, also or {}, returning) if found is None else found
+    missing = {scope: change for scope, change in moves.items() if scope not in found}
     if missing:
-        # A racing writer may create the same rows: theirs win, ours are ignored, then both lock.
-        model.objects.bulk_create([create(*key) for key in missing], ignore_conflicts=True)
-        rows = select()
-    return rows
+        # A scope's first row (its first reply, its first position): created at zero, then moved like the
+        # others. A racing writer may create the same rows: theirs win, ours are ignored.
+        fields = [dict(base, thread_id=thread_id, stance_id=stance_id) for thread_id, stance_id in missing]
+        model.objects.bulk_create([model(**f) for f in fields], ignore_conflicts=True)
+        found |= _update_scopes(model, base, missing, also or {}, returning)
+    return found
 
 
-def _locked_tallies(topic_id: int, keys: list[tuple[int | None, int]]) -> dict:
-    return _locked_rows(
-        StanceTally,
-        Q(topic_id=topic_id),
-        keys,
-        ("thread_id", "stance_id"),
-        lambda thread_id, stance_id: StanceTally(topic_id=topic_id, thread_id=thread_id, stance_id=stance_id),
-    )
+_DAILY = ("replies", "upvotes", "positions_delta")
+_DAILY_COLUMNS = f"topic_id, stance_id, day, {', '.join(_DAILY)}"
 
 
-def _participation_step(reply: Reply, sign: int) -> dict:
-    """Count the reply in its author's four participation scopes; return each scope's 0↔1 move."""
-    keys = [(None, reply.stance_id), (reply.thread_id, reply.stance_id), (None, None), (reply.thread_id, None)]
-    rows = _locked_rows(
-        Participation,
-        Q(topic_id=reply.topic_id, user_id=reply.author_id),
-        keys,
-        ("thread_id", "stance_id"),
-        lambda thread_id, stance_id: Participation(
-            topic_id=reply.topic_id, thread_id=thread_id, stance_id=stance_id, user_id=reply.author_id
-        ),
-    )
-    moves = {}
-    for key, row in rows.items():
-        before = row.replies
-        row.replies = before + sign
-        moves[key] = (before == 0 and row.replies > 0) - (before > 0 and row.replies == 0)
-    Participation.objects.bulk_update(list(rows.values()), ["replies"])
-    return moves
+def _daily_values(topic_id: int, moves: dict[tuple[int, datetime.date], dict[str, int]]) -> tuple[str, list]:
+    """The daily rows' VALUES list, in (stance, day) order (their lock order), and its params."""
+    rows, params = [], []
+    for (stance_id, day), change in sorted(moves.items()):
+        rows.append("(%s, %s, %s, %s, %s, %s)")
+        params += [topic_id, stance_id, connection.ops.adapt_datefield_value(day), *(change.get(c, 0) for c in _DAILY)]
+    return ", ".join(rows), params
 
 
-def daily_add(*, topic_id: int, stance_id: int, day: datetime.date, replies=0, upvotes=0, positions=0) -> None:
-    """Add to one day's activity of one stance."""
-    if not (replies or upvotes or positions):
+def _daily_on_conflict() -> str:
+    table = connection.ops.quote_name(DailyTally._meta.db_table)
+    sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in _DAILY)
+    return f"ON CONFLICT (topic_id, stance_id, day) DO UPDATE SET {sets}"
+
+
+def daily_add(*, topic_id: int, moves: dict[tuple[int, datetime.date], dict[str, int]]) -> None:
+    """Add to days' activity of the topic's stances, {(stance id, day): {replies|upvotes|positions_delta: n}}."""
+    moves = {key: change for key, change in moves.items() if any(change.values())}
+    if not moves:
         return
-    row = DailyTally.objects.filter(topic_id=topic_id, stance_id=stance_id, day=day)
-    changes = {
-        "replies": F("replies") + replies,
-        "upvotes": F("upvotes") + upvotes,
-        "positions_delta": F("positions_delta") + positions,
-    }
-    if not row.update(**changes):
-        DailyTally.objects.bulk_create(
-            [DailyTally(topic_id=topic_id, stance_id=stance_id, day=day)], ignore_conflicts=True
+    # One upsert for every row (INSERT ... ON CONFLICT DO UPDATE, on PostgreSQL and SQLite alike); the ORM's
+    # bulk_create can only overwrite a conflicting row, not add to it.
+    values, params = _daily_values(topic_id, moves)
+    table = connection.ops.quote_name(DailyTally._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({_DAILY_COLUMNS}) VALUES {values} {_daily_on_conflict()}", params)
+
+
+def _row_moved_sql(model, pk: int, *, add: dict[str, int], put: dict | None = None) -> tuple[str, list]:
+    """UPDATE one row of `model`: add[column] to its counters, put[column] as their new values; (sql, params)."""
+    add = {column: n for column, n in add.items() if n}
+    assignments = [f"{column} = {column} + %s" for column in add] + [f"{column} = %s" for column in put or {}]
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"UPDATE {table} SET {', '.join(assignments)} WHERE id = %s", [*add.values(), *(put or {}).values(), pk]
+
+
+def _in_one_statement(*, topic_id: int, tallies: dict, also: dict, daily: dict, first, then: list) -> set[Scope]:
+    """PostgreSQL: `first`, the tallies, the daily rows and `then` as one statement; the tally scopes found.
+
+    The daily rows and `then` move only once every tally row is found, else the caller moves them after
+    making the missing rows.
+    """
+    # The parts of a WITH run in no set order, so each one waits on the rows of the one before: the tallies,
+    # then the days, then each of `then`, as the lock order requires. `first` is on a row the caller holds.
+    parts, params = [], []
+    if first is not None:
+        parts.append(f"moved_first AS ({first[0]})")
+        params += first[1]
+    tally_sql, tally_params = _scopes_update_sql(StanceTally, {"topic_id": topic_id}, tallies, also)
+    parts.append(f"moved_tallies AS ({tally_sql})")
+    params += tally_params
+    after = f"(SELECT count(*) FROM moved_tallies) = {len(tallies)}"
+    if daily:
+        values, daily_params = _daily_values(topic_id, daily)
+        table = connection.ops.quote_name(DailyTally._meta.db_table)
+        parts.append(
+            f"moved_days AS (INSERT INTO {table} ({_DAILY_COLUMNS}) SELECT * FROM (VALUES {values}) AS v"
+            f"({_DAILY_COLUMNS}) WHERE {after} {_daily_on_conflict()} RETURNING 1)"
         )
-        row.update(**changes)
+        params += daily_params
+        after += " AND (SELECT count(*) FROM moved_days) >= 0"
+    for n, (sql, then_params) in enumerate(then):
+        parts.append(f"moved_then{n} AS ({sql} AND {after} RETURNING 1)")
+        params += then_params
+        after += f" AND (SELECT count(*) FROM moved_then{n}) >= 0"
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT thread_id, stance_id FROM moved_tallies", params)
+        return {(row[0], row[1]) for row in cursor.fetchall()}
+
+
+def _counters_moved(*, topic_id: int, tallies: dict, now, daily=None, first=None, then=()) -> None:
+    """Move the topic's stance tallies ({scope: {column: n}}), then its daily rows, then each of `then` (one-row
+    UPDATEs as (sql, params), their WHERE last); `first` goes before them, on a row the caller holds locked."""
+    also = {"updated_at": connection.ops.adapt_datetimefield_value(now)}
+    daily = {key: change for key, change in (daily or {}).items() if any(change.values())}
+    if connection.vendor == "postgresql" and tallies:
+        # One round trip instead of up to five: a write's counter moves in one statement.
+        found = _in_one_statement(
+            topic_id=topic_id, tallies=tallies, also=also, daily=daily, first=first, then=list(then)
+        )
+        if len(found) == len(tallies):
+            return
+        first, found = None, dict.fromkeys(found, ())
+    else:
+        found = None
+    with connection.cursor() as cursor:
+        if first is not None:
+            cursor.execute(*first)
+        if tallies:
+            _rows_moved(StanceTally, {"topic_id": topic_id}, tallies, also=also, found=found)
+        daily_add(topic_id=topic_id, moves=daily)
+        for statement in then:
+            cursor.execute(*statement)
+
+
+def _joined(sign: int, replies_after: int) -> int:
+    """A participation's move of its scope's participant count: +1 on going 0 → 1, -1 on 1 → 0."""
+    return (sign > 0 and replies_after == 1) - (sign < 0 and replies_after == 0)
 
 
 def reply_counted(reply: Reply, sign: int, *, move_reply_counts: bool = True, is_new: bool = False, now=None) -> None:
     """Add (sign 1) or take away (sign -1) a reply and its votes in every maintained counter."""
     now = now or timezone.now()
-    tallies = _locked_tallies(reply.topic_id, [(None, reply.stance_id), (reply.thread_id, reply.stance_id)])
-    moves = _participation_step(reply, sign)
-    for (thread_id, stance_id), row in tallies.items():
-        row.replies += sign
-        row.upvotes += sign * reply.upvotes
-        row.downvotes += sign * reply.downvotes
-        row.participants += moves[(thread_id, stance_id)]
-        row.updated_at = now
-    StanceTally.objects.bulk_update(
-        list(tallies.values()), ["replies", "upvotes", "downvotes", "participants", "updated_at"]
+    topic_scope, thread_scope = (None, reply.stance_id), (reply.thread_id, reply.stance_id)
+    participations = _rows_moved(
+        Participation,
+        {"topic_id": reply.topic_id, "user_id": reply.author_id},
+        {scope: {"replies": sign} for scope in (topic_scope, thread_scope, (None, None), (reply.thread_id, None))},
+        returning=("replies",),
     )
+    joined = {scope: _joined(sign, after) for scope, (after,) in participations.items()}
+    counts = {"replies": sign, "upvotes": sign * reply.upvotes, "downvotes": sign * reply.downvotes}
 
-    daily_add(topic_id=reply.topic_id, stance_id=reply.stance_id, day=utc_day(reply.created_at), replies=sign)
+    daily = {(reply.stance_id, utc_day(reply.created_at)): {"replies": sign}}
     if reply.upvotes:
         by_day = (
             Vote.objects.filter(reply=reply, value=Vote.Value.UP, retracted_at__isnull=True)
             .annotate(day=TruncDate("cast_at"))
-            .values("day")
+            .values_list("day")
             .annotate(n=Count("id"))
         )
-        for row in by_day:
-            daily_add(topic_id=reply.topic_id, stance_id=reply.stance_id, day=row["day"], upvotes=sign * row["n"])
+        for day, n in by_day:
+            daily.setdefault((reply.stance_id, day), {})["upvotes"] = sign * n
 
-    thread_changes = {"participant_count": F("participant_count") + moves[(reply.thread_id, None)]}
-    topic_changes = {"participant_count": F("participant_count") + moves[(None, None)]}
+    thread_add = {"participant_count": joined[(reply.thread_id, None)]}
+    topic_add = {"participant_count": joined[(None, None)]}
+    thread_put = {}
     if move_reply_counts:
-        thread_changes["reply_count"] = F("reply_count") + sign
-        topic_changes["reply_count"] = F("reply_count") + sign
+        thread_add["reply_count"] = topic_add["reply_count"] = sign
         if is_new:  # a restore is not new activity
-            thread_changes["last_activity_at"] = now
-    Thread.objects.filter(pk=reply.thread_id).update(**thread_changes)
-    Topic.objects.filter(pk=reply.topic_id).update(**topic_changes)
+            thread_put["last_activity_at"] = connection.ops.adapt_datetimefield_value(now)
+    then = []
+    if any(thread_add.values()) or thread_put:
+        then.append(_row_moved_sql(Thread, reply.thread_id, add=thread_add, put=thread_put))
+    if any(topic_add.values()):
+        then.append(_row_moved_sql(Topic, reply.topic_id, add=topic_add))
+    _counters_moved(
+        topic_id=reply.topic_id,
+        tallies={scope: {**counts, "participants": joined[scope]} for scope in (topic_scope, thread_scope)},
+        daily=daily,
+        then=then,
+        now=now,
+    )
     summary_invalidate(reply.topic_id)
 
 
@@ -133,40 +251,63 @@ def reply_rerank(reply: Reply, stance_slugs: list[str]) -> None:
     reply.bridging = bridging({slug: (v["up"], v["down"]) for slug, v in reply.votes_by_stance.items()}, stance_slugs)
 
 
-def votes_moved(reply: Reply, *, up: int, down: int, now=None) -> None:
-    """Move a visible reply's stance tallies by a vote change."""
-    if not (up or down):
-        return
-    now = now or timezone.now()
-    tallies = _locked_tallies(reply.topic_id, [(None, reply.stance_id), (reply.thread_id, reply.stance_id)])
-    # Both rows move by the same amounts: one plain UPDATE, where bulk_update would build a CASE per field
-    # (measured at about a third of a vote's time in the service).
-    StanceTally.objects.filter(pk__in=[row.pk for row in tallies.values()]).update(
-        upvotes=F("upvotes") + up, downvotes=F("downvotes") + down, updated_at=now
+def _reply_counters_sql(reply: Reply) -> tuple[str, list]:
+    fields = ("upvotes", "downvotes", "score", "wilson", "controversy", "bridging", "votes_by_stance")
+    params = [Reply._meta.get_field(f).get_db_prep_value(getattr(reply, f), connection) for f in fields]
+    table = connection.ops.quote_name(Reply._meta.db_table)
+    return f"UPDATE {table} SET {', '.join(f'{f} = %s' for f in fields)} WHERE id = %s", [*params, reply.pk]
+
+
+def votes_moved(reply: Reply, *, up: int, down: int, upvotes_by_day: dict[datetime.date, int], now) -> None:
+    """Write a vote's move: the reply's counters and rankings (as set on `reply`, its row locked), its stance
+    tallies and the daily upvotes."""
+    scopes = ((None, reply.stance_id), (reply.thread_id, reply.stance_id))
+    _counters_moved(
+        topic_id=reply.topic_id,
+        tallies={scope: {"upvotes": up, "downvotes": down} for scope in scopes} if up or down else {},
+        daily={(reply.stance_id, day): {"upvotes": n} for day, n in upvotes_by_day.items()},
+        first=_reply_counters_sql(reply),
+        now=now,
     )
     summary_invalidate(reply.topic_id)
 
 
-def positions_moved(*, topic_id: int, moves: dict[int, int], now) -> None:
-    """Count users taking (+1) or leaving (-1) positions on the topic: {stance id: change}."""
-    # Both stances' rows locked in key order in one go, so A→B beside B→A cannot deadlock.
-    tallies = _locked_tallies(topic_id, [(None, stance_id) for stance_id in sorted(moves)])
-    for stance_id, delta in moves.items():
-        row = tallies[(None, stance_id)]
-        row.positions += delta
-        row.updated_at = now
-    StanceTally.objects.bulk_update(list(tallies.values()), ["positions", "updated_at"])
-    for stance_id, delta in sorted(moves.items()):
-        daily_add(topic_id=topic_id, stance_id=stance_id, day=utc_day(now), positions=delta)
+def positions_moved(*, topic_id: int, moves: dict[int, int], shifted: bool, now) -> None:
+    """Count users taking (+1) or leaving (-1) positions on the topic ({stance id: change}); `shifted`: one
+    of them changed sides, a shift in the topic's count."""
+    then = [_row_moved_sql(Topic, topic_id, add={"shift_count": 1})] if shifted else []
+    # Both stances' tallies in one statement, locked in key order, so A→B beside B→A cannot deadlock.
+    _counters_moved(
+        topic_id=topic_id,
+        tallies={(None, stance_id): {"positions": delta} for stance_id, delta in moves.items()},
+        daily={(stance_id, utc_day(now)): {"positions_delta": delta} for stance_id, delta in moves.items()},
+        then=then,
+        now=now,
+    )
     summary_invalidate(topic_id)
+
+
+def _lock(model, base: dict, scopes: list[Scope]) -> None:
+    """Lock the existing rows of these scopes in key order (the ones still missing are created later)."""
+    match = None
+    for thread_id, stance_id in scopes:
+        q = model.objects.filter(thread_id=thread_id, stance_id=stance_id)
+        match = q if match is None else match | q
+    list(match.filter(**base).select_for_update().order_by("pk").values_list("pk", flat=True))
 
 
 def stance_changed(reply: Reply, *, old_stance_id: int, new_stance_id: int) -> None:
     """Move a visible reply, with its votes, from one stance's counters to another's."""
-    # Lock both stances' rows up front in key order: moving A→B beside a concurrent B→A then
-    # takes the same locks in the same order instead of each holding what the other waits for.
+    # Both moves' rows locked up front, participations then tallies, each in key order: moving A→B beside
+    # a concurrent B→A (or the author's new reply) then takes the same locks in the same order.
     stances = sorted({old_stance_id, new_stance_id})
-    _locked_tallies(reply.topic_id, [(t, s) for s in stances for t in (None, reply.thread_id)])
+    threads = (None, reply.thread_id)
+    _lock(
+        Participation,
+        {"topic_id": reply.topic_id, "user_id": reply.author_id},
+        [(t, s) for s in (*stances, None) for t in threads],
+    )
+    _lock(StanceTally, {"topic_id": reply.topic_id}, [(t, s) for s in stances for t in threads])
     reply.stance_id = old_stance_id
     reply_counted(reply, -1, move_reply_counts=False)
     reply.stance_id = new_stance_id

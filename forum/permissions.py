@@ -6,6 +6,9 @@ from rest_framework import permissions
 from forum.errors import NotAllowed
 from forum.selectors import suspension_in_force
 
+# Where token authentication leaves its answer to "is a suspension in force?" on the user it loaded.
+_SUSPENDED = "_suspension_in_force"
+
 # Permissions stored in the database on discussions' models, named by string: checking them imports nothing.
 MODERATE_REPLY = "discussions.moderate_reply"
 MANAGE_TOPIC = "discussions.manage_topic"
@@ -31,11 +34,20 @@ def refuse_unless_moderator(actor) -> None:
         raise NotAllowed("Only moderators may do this.")
 
 
+def suspension_checked(user, in_force: bool) -> None:
+    """Remember on this request's `user` whether a suspension was in force when it authenticated."""
+    setattr(user, _SUSPENDED, in_force)
+
+
 def refuse_if_suspended(actor) -> None:
     """A suspended user keeps reading, but every write refuses them saying until when and why.
 
     `actor` None is the system (seed and maintenance commands), never suspended.
     """
+    # The token lookup already answered for this request's user: no query when none was in force. Users
+    # from anywhere else (session, admin, commands, tests) carry no answer and are looked up.
+    if getattr(actor, _SUSPENDED, None) is False:
+        return
     suspension = suspension_in_force(actor)
     if suspension is None:
         return

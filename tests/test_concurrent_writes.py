@@ -136,3 +136,76 @@ def test_hides_and_restores_racing_with_votes_leave_every_tally_exact():
     assert reply.state == Reply.State.VISIBLE
     assert (reply.upvotes, reply.downvotes) == _expected_from_rows(reply)
     assert tallies_audit() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_position_changes_racing_both_ways_leave_exact_tallies():
+    # Half the users walk A→B→A…, half B→A→B…, at once: each change moves both stances' tally rows (and
+    # their day rows, and the topic's shift count) in one go, which must neither deadlock nor drift.
+    from discussions.audit import tallies_audit
+
+    topic = TopicFactory(slug="race")
+    users = [UserFactory(username=f"mover{i}") for i in range(N_THREADS)]
+    stances = ("pro-tester", "pro-openai")
+
+    def walk(user, start):
+        for n in range(ROUNDS):
+            services.position_set(actor=user, topic_slug=topic.slug, stance_slug=stances[(start + n) % 2])
+
+    run_in_threads(walk, [(user, i % 2) for i, user in enumerate(users)])
+
+    topic.refresh_from_db()
+    assert topic.shift_count == N_THREADS * (ROUNDS - 1)
+    assert tallies_audit() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_replies_racing_to_make_their_counter_rows_all_count():
+    # Nobody has replied with this stance nor in these threads yet: every poster's first reply finds its
+    # participation and tally rows missing, and several make the same ones at once.
+    from discussions.audit import tallies_audit
+
+    topic = TopicFactory(slug="race")
+    opener = UserFactory(username="opener")
+    threads = [make_thread(topic=topic, author=opener, title=f"Thread {i}") for i in range(2)]
+    posters = [UserFactory(username=f"newcomer{i}") for i in range(N_THREADS)]
+
+    def post(user, thread):
+        for n in range(3):
+            services.reply_create(actor=user, thread_id=thread.pk, body=f"point {n}", stance_slug="pro-openai")
+
+    run_in_threads(post, [(user, threads[i % 2]) for i, user in enumerate(posters)])
+
+    topic.refresh_from_db()
+    assert (topic.reply_count, topic.participant_count) == (2 + 3 * N_THREADS, 1 + N_THREADS)
+    assert tallies_audit() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_votes_replies_and_position_changes_together_leave_every_tally_exact():
+    # Every kind of counter move at once on one topic: their locks are taken in one order, so none waits
+    # for another in a circle, and every counter ends as the rows say.
+    from discussions.audit import tallies_audit
+
+    topic = TopicFactory(slug="race")
+    thread = make_thread(topic=topic, author=UserFactory(username="opener"))
+    targets = [make_reply(thread=thread, author=UserFactory(username=f"target{i}")) for i in range(3)]
+    people = [UserFactory(username=f"busy{i}") for i in range(N_THREADS)]
+
+    def act(user, seed):
+        rng = random.Random(seed)
+        for n in range(ROUNDS):
+            kind = rng.choice(["vote", "reply", "position"])
+            if kind == "vote":
+                reply = rng.choice(targets)
+                services.vote_cast(actor=user, reply_id=reply.pk, value=rng.choice([1, -1]))
+            elif kind == "reply":
+                stance = rng.choice(["pro-tester", "pro-openai"])
+                services.reply_create(actor=user, thread_id=thread.pk, body=f"busy {n}", stance_slug=stance)
+            else:
+                stance = rng.choice(["pro-tester", "pro-openai"])
+                services.position_set(actor=user, topic_slug=topic.slug, stance_slug=stance)
+
+    run_in_threads(act, [(user, i) for i, user in enumerate(people)])
+
+    assert tallies_audit() == []

@@ -269,6 +269,39 @@ def test_a_suspension_ends_when_lifted_or_when_its_time_is_up(thread, author, mo
     ]
 
 
+@pytest.mark.parametrize("state", ["until lifted", "until a time to come", "lifted", "over", "not begun"])
+def test_the_token_lookup_sees_a_suspension_in_force_as_the_model_does(thread, author, moderator, state):
+    # Token authentication answers "suspended?" in its own query, so writes skip a lookup of their own;
+    # its answer must be Suspension.active_q's in every state a suspension can be in.
+    now, hour = timezone.now(), datetime.timedelta(hours=1)
+    fields = {
+        "until lifted": {},
+        "until a time to come": {"ends_at": now + hour},
+        "lifted": {"lifted_at": now - hour, "lifted_by": moderator},
+        "over": {"starts_at": now - 2 * hour, "ends_at": now - hour},
+        "not begun": {"starts_at": now + hour},
+    }[state]
+    suspension = Suspension.objects.create(user=author, reason="Testing.", created_by=moderator, **fields)
+    in_force = Suspension.objects.filter(Suspension.active_q(), pk=suspension.pk).exists()
+
+    body = {"thread": thread.pk, "body": "Still here?", "stance": "pro-tester"}
+    response = client_for(author).post("/api/replies/", body, format="json")
+
+    assert in_force == state.startswith("until")
+    assert response.status_code == (403 if in_force else 201), response.content
+
+
+def test_a_suspension_made_after_one_request_refuses_the_next(thread, reply, author, moderator):
+    client = client_for(author)
+    assert client.post(f"/api/replies/{reply.pk}/vote/", {"value": 1}, format="json").status_code == 200
+
+    forum_services.user_suspend(actor=moderator, user=author, reason="Vote brigade.")
+
+    response = client.post(f"/api/replies/{reply.pk}/vote/", {"value": -1}, format="json")
+    assert response.status_code == 403
+    assert "Vote brigade." in response.json()["detail"]
+
+
 def test_suspending_needs_a_reason_and_a_future_end(author, moderator):
     with pytest.raises(Exception, match="reason"):
         forum_services.user_suspend(actor=moderator, user=author, reason=" ")

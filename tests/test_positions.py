@@ -1,6 +1,7 @@
 """Users declare their side on a topic; a change is kept as history and moves the summary's headcounts."""
 
 import pytest
+from django.db import connection
 
 from discussions import services
 from discussions.models import Position, Reply, Topic
@@ -217,3 +218,25 @@ def test_a_withdrawn_persuader_leaves_the_persuasive_list(declared, author, anon
     # The positions it won stay where they are.
     assert [s["positions"] for s in body["stances"]] == [1, 3]
     assert body["shifts"] == 3
+
+
+# A declaration's counter moves (both stances' tallies, their day rows, the topic's shift count) are one
+# statement on PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT) and one statement each elsewhere.
+COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 3
+
+
+def test_changing_position_costs_a_fixed_number_of_queries(topic, as_author, query_budget):
+    put(as_author, "pro-openai")
+    put(as_author, "pro-tester")  # both stances' tally rows exist from here on
+    # 1 token with its user and whether a suspension is in force (no query of its own);
+    # 1 SELECT the user FOR UPDATE (one declaration of theirs at a time);
+    # 1 the topic's stances with the topic and the user's current position;
+    # 1 UPDATE that position (ended); 1 INSERT the new one;
+    # the counter moves: UPDATE both stances' tallies (locked in key order, no SELECT first); upsert of both
+    # stances' day rows; UPDATE topic (one more shift);
+    # 1 the answer: the user's positions on the topic, for the previous one.
+    with query_budget(5 + COUNTER_MOVES + 1):
+        response = put(as_author, "pro-openai")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["previous"] == "pro-tester"

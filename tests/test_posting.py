@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from discussions import services
@@ -702,6 +703,43 @@ def test_withdrawing_an_unknown_reply_is_404(as_author, db):
 
 
 # --- query budgets ---------------------------------------------------------------------------
+
+
+# A reply's counter moves after its participations (stance tallies, the day's roll-up, thread, topic) are one
+# statement on PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT) and one statement each elsewhere.
+COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 4
+
+
+def test_posting_a_reply_costs_a_fixed_number_of_queries(as_author, thread, query_budget):
+    # The author opened the thread with this stance: every counter row the reply moves exists already.
+    body = {"thread": thread.pk, "body": "One more point.", "stance": "pro-tester"}
+    # 1 token with its user and whether a suspension is in force (no query of its own);
+    # 1 the topic's stances with the topic and whether the thread is locked (and the parent, when given);
+    # 1 INSERT reply; 1 its search entry (discussions/search.py; no mention or quote to look up here);
+    # 1 UPDATE the author's four participations (locked in key order, new counts returned);
+    # the counter moves: UPDATE both stance tallies (no SELECT first); upsert of the day's roll-up;
+    # UPDATE thread; UPDATE topic;
+    # 1 the answer: the reply joined to its author, stance and topic.
+    with query_budget(5 + COUNTER_MOVES + 1):
+        response = as_author.post(REPLIES, body, format="json")
+
+    assert response.status_code == 201, response.content
+
+
+def test_a_first_reply_in_a_thread_makes_its_counter_rows_once(as_other, thread, query_budget):
+    body = {"thread": thread.pk, "body": "A newcomer's point.", "stance": "pro-openai"}
+    # The poster has no participation in the topic yet, and nobody has replied with this stance:
+    # 1 token; 1 the topic's stances; 1 INSERT reply; 1 its search entry;
+    # 1 UPDATE participations (none found), 1 INSERT the four, 1 UPDATE them;
+    # 1 UPDATE stance tallies (none found; on PostgreSQL the one statement of the counter moves, which then
+    # leaves the rest to the statements below), 1 INSERT both, 1 UPDATE them;
+    # 1 upsert of the day's roll-up; 1 UPDATE thread; 1 UPDATE topic; 1 the answer.
+    with query_budget(14):
+        response = as_other.post(REPLIES, body, format="json")
+
+    assert response.status_code == 201, response.content
+    thread.refresh_from_db()
+    assert (thread.reply_count, thread.participant_count) == (2, 2)
 
 
 @pytest.mark.parametrize("n_replies", [3, 25])

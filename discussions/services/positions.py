@@ -6,8 +6,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from discussions import bookkeeping
-from discussions.models import Position, Reply, Topic
-from discussions.services.lookups import stance_of_topic
+from discussions.models import Position, Reply
+from discussions.services.lookups import stance_named, topic_stances_for
 from forum.errors import Invalid, NotFound
 from forum.permissions import refuse_if_suspended
 
@@ -30,32 +30,32 @@ def position_set(
 
 
 def _declare(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int | None) -> Position:
-    topic = Topic.objects.filter(slug=topic_slug).first()
-    if topic is None:
-        raise NotFound("No such topic.")
-    stance, _ = stance_of_topic(topic, stance_slug)
-    persuaded_by = None
-    if persuaded_by_id is not None:
-        persuaded_by = Reply.objects.filter(pk=persuaded_by_id, topic=topic, state=Reply.State.VISIBLE).first()
-        if persuaded_by is None:
-            raise Invalid.on("persuaded_by", f"No visible reply {persuaded_by_id} in topic '{topic.slug}'.")
     # Serialise one user's declarations on every topic: two first declarations racing would both find
-    # no current position and insert two.
-    get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
-    current = Position.objects.select_for_update().filter(user=actor, topic=topic, until=None).first()
-    if current is not None and current.stance_id == stance.pk:
+    # no current position and insert two. Taken before the read below, so that read is current.
+    list(get_user_model().objects.select_for_update().filter(pk=actor.pk).values_list("pk"))
+    stances = topic_stances_for(actor, topic_slug, persuaded_by_id=persuaded_by_id)
+    if not stances:
+        raise NotFound("No such topic.")
+    topic = stances[0].topic
+    held = next((s for s in stances if s.current_id is not None), None)
+    current_id, current_stance_id = (held.current_id, held.pk) if held else (None, None)
+    stance = stance_named(topic, stances, stance_slug)
+    if not stances[0].persuaded_visible:
+        raise Invalid.on("persuaded_by", f"No visible reply {persuaded_by_id} in topic '{topic.slug}'.")
+    if current_id is not None and current_stance_id == stance.pk:
+        current = Position.objects.get(pk=current_id)
+        current.topic, current.stance = topic, stance
         return current
     now = timezone.now()
-    if persuaded_by is not None:
+    if persuaded_by_id is not None:
         # Before the tallies, keeping the lock order of the votes (reply row first).
-        Reply.objects.filter(pk=persuaded_by.pk).update(persuaded_count=F("persuaded_count") + 1)
+        Reply.objects.filter(pk=persuaded_by_id).update(persuaded_count=F("persuaded_count") + 1)
     moves = {stance.pk: 1}
-    if current is not None:
-        current.until = now
-        current.save(update_fields=["until"])
-        moves[current.stance_id] = -1
-    position = Position.objects.create(user=actor, topic=topic, stance=stance, persuaded_by=persuaded_by, since=now)
-    bookkeeping.positions_moved(topic_id=topic.pk, moves=moves, now=now)
-    if current is not None:
-        Topic.objects.filter(pk=topic.pk).update(shift_count=F("shift_count") + 1)
+    if current_id is not None:
+        Position.objects.filter(pk=current_id).update(until=now)
+        moves[current_stance_id] = -1
+    position = Position.objects.create(
+        user=actor, topic=topic, stance=stance, persuaded_by_id=persuaded_by_id, since=now
+    )
+    bookkeeping.positions_moved(topic_id=topic.pk, moves=moves, shifted=current_id is not None, now=now)
     return position

@@ -1,15 +1,27 @@
 """Casting, moving and retracting votes; each moves the reply's counters and the stance tallies."""
 
-from django.db import transaction
-from django.db.models import Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
 from django.utils import timezone
 
 from discussions import bookkeeping
 from discussions.models import Position, Reply, Stance, Vote
-from discussions.services.lookups import locked_visible_reply
+from discussions.services.lookups import from_row, locked_reply_counters
 from forum.errors import Invalid
 from forum.permissions import refuse_if_suspended
+
+# What the ballot reads of the voter's vote; its other fields load if ever asked for.
+_VOTE_FIELDS = ("id", "user_id", "reply_id", "value", "voter_stance_id", "cast_at", "retracted_at")
+
+# The voter's side: their declared position on the topic, else the stance of their latest visible reply there.
+_SIDE_SQL = (
+    "COALESCE((SELECT stance_id FROM {position} WHERE user_id = %s AND topic_id = %s AND until IS NULL LIMIT 1), "
+    "(SELECT stance_id FROM {reply} WHERE author_id = %s AND topic_id = %s AND state = %s "
+    "ORDER BY created_at DESC, id DESC LIMIT 1))"
+)
+_BALLOT_SQL = (
+    "SELECT s.id, s.slug, {side}, v.id, v.user_id, v.reply_id, v.value, v.voter_stance_id, v.cast_at, v.retracted_at "
+    "FROM {stance} s LEFT JOIN {vote} v ON v.user_id = %s AND v.reply_id = %s WHERE s.topic_id = %s"
+)
 
 
 def _tally_delta(value: int | None) -> tuple[int, int]:
@@ -18,38 +30,47 @@ def _tally_delta(value: int | None) -> tuple[int, int]:
     return (1, 0) if value == Vote.Value.UP else (0, 1)
 
 
-def _voters_side(*, user, topic_id: int):
-    """The voter's side as a subquery: their declared position, else their latest visible reply's stance."""
-    position = Position.objects.filter(user=user, topic_id=topic_id, until=None).values("stance_id")[:1]
-    latest = (
-        Reply.objects.filter(author=user, topic_id=topic_id, state=Reply.State.VISIBLE)
-        .order_by("-created_at", "-id")
-        .values("stance_id")[:1]
-    )
-    return Coalesce(Subquery(position), Subquery(latest))
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
-def _stances_and_side(*, user, topic_id: int) -> tuple[list[str], Stance | None]:
-    """The topic's stance slugs (for the rankings) and the voter's side (as voter_stance), in one query."""
-    stances = list(Stance.objects.filter(topic_id=topic_id).annotate(side=_voters_side(user=user, topic_id=topic_id)))
-    return [s.slug for s in stances], next((s for s in stances if s.pk == s.side), None)
+def _ballot(*, actor, reply: Reply, with_side: bool) -> tuple[dict[int, str], Vote | None, int | None]:
+    """The topic's stances {id: slug}, the actor's vote on the reply if any, and their side: one query.
+
+    Read after the reply's row is locked, so it sees the last vote on it committed before.
+    """
+    # Raw SQL: every vote runs it, and the ORM spelling (a filtered relation and two subqueries) took
+    # longer to compile in Python than the database took to answer it.
+    side, params = "NULL", []
+    if with_side:
+        side = _SIDE_SQL.format(position=_table(Position), reply=_table(Reply))
+        params = [actor.pk, reply.topic_id, actor.pk, reply.topic_id, Reply.State.VISIBLE]
+    sql = _BALLOT_SQL.format(side=side, stance=_table(Stance), vote=_table(Vote))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, actor.pk, reply.pk, reply.topic_id])
+        rows = cursor.fetchall()
+    stances = {row[0]: row[1] for row in rows}
+    first = rows[0]
+    vote = None if first[3] is None else from_row(Vote, _VOTE_FIELDS, first[3:])
+    return stances, vote, first[2] if first[2] in stances else None
 
 
-def _topic_slugs(topic_id: int) -> list[str]:
-    return list(Stance.objects.filter(topic_id=topic_id).values_list("slug", flat=True))
+def _vote_state(vote: Vote | None, stances: dict[int, str]) -> tuple:
+    """(value, voter's stance slug, cast day) of an active vote; all None without one."""
+    if vote is None or vote.retracted_at is not None:
+        return None, None, None
+    return vote.value, stances.get(vote.voter_stance_id), bookkeeping.utc_day(vote.cast_at)
 
 
-def _vote_moved(reply: Reply, vote: Vote, old: tuple, now, slugs: list[str]) -> None:
-    """Apply a vote's change from `old` (value, stance slug, cast day) to its current state; `slugs` are
-    the topic's stances."""
-    old_value, old_stance, old_day = old
-    new_value = None if vote.retracted_at else vote.value
-    new_stance = vote.voter_stance.slug if new_value is not None and vote.voter_stance_id else None
+def _vote_moved(reply: Reply, old: tuple, new: tuple, stances: dict[int, str], now) -> None:
+    """Move the reply's counters, its stance tallies and the daily upvotes from the vote's `old` state
+    to its `new` one, each (value, voter's stance slug, cast day)."""
+    (old_value, old_stance, old_day), (new_value, new_stance, new_day) = old, new
     (old_up, old_down), (new_up, new_down) = _tally_delta(old_value), _tally_delta(new_value)
     up, down = new_up - old_up, new_down - old_down
 
     by_stance = reply.votes_by_stance
-    if old_stance is not None and old_value is not None:
+    if old_stance is not None:
         entry = by_stance.setdefault(old_stance, {"up": 0, "down": 0})
         entry["up"], entry["down"] = entry["up"] - old_up, entry["down"] - old_down
     if new_stance is not None:
@@ -58,22 +79,13 @@ def _vote_moved(reply: Reply, vote: Vote, old: tuple, now, slugs: list[str]) -> 
 
     reply.upvotes += up
     reply.downvotes += down
-    bookkeeping.reply_rerank(reply, slugs)
-    reply.save(update_fields=["upvotes", "downvotes", "score", "wilson", "controversy", "bridging", "votes_by_stance"])
-    bookkeeping.votes_moved(reply, up=up, down=down, now=now)
+    bookkeeping.reply_rerank(reply, list(stances.values()))
+    by_day = {}
     if old_up:
-        bookkeeping.daily_add(topic_id=reply.topic_id, stance_id=reply.stance_id, day=old_day, upvotes=-1)
+        by_day[old_day] = -1
     if new_up:
-        bookkeeping.daily_add(
-            topic_id=reply.topic_id, stance_id=reply.stance_id, day=bookkeeping.utc_day(vote.cast_at), upvotes=1
-        )
-
-
-def _vote_state(vote: Vote | None) -> tuple:
-    if vote is None or vote.retracted_at is not None:
-        return None, None, None
-    stance = vote.voter_stance.slug if vote.voter_stance_id else None
-    return vote.value, stance, bookkeeping.utc_day(vote.cast_at)
+        by_day[new_day] = by_day.get(new_day, 0) + 1
+    bookkeeping.votes_moved(reply, up=up, down=down, upvotes_by_day=by_day, now=now)
 
 
 def vote_cast(*, actor, reply_id: int, value: int, on_written=None) -> Vote:
@@ -94,20 +106,21 @@ def vote_cast(*, actor, reply_id: int, value: int, on_written=None) -> Vote:
 def _cast(*, actor, reply_id: int, value: int) -> Vote:
     # The reply's row lock serialises every vote on it, so reading the vote and moving the counters
     # cannot interleave with another writer.
-    reply = locked_visible_reply(reply_id)
-    vote = Vote.objects.select_related("voter_stance").filter(user=actor, reply=reply).first()
-    old = _vote_state(vote)
+    reply = locked_reply_counters(reply_id)
+    stances, vote, side = _ballot(actor=actor, reply=reply, with_side=True)
+    old = _vote_state(vote, stances)
     if old[0] == value:
         vote.reply = reply
         return vote
     now = timezone.now()
-    slugs, stance = _stances_and_side(user=actor, topic_id=reply.topic_id)
     if vote is None:
-        vote = Vote.objects.create(user=actor, reply=reply, value=value, voter_stance=stance, cast_at=now)
+        vote = Vote.objects.create(user=actor, reply=reply, value=value, voter_stance_id=side, cast_at=now)
     else:
-        vote.value, vote.voter_stance, vote.cast_at, vote.retracted_at = value, stance, now, None
-        vote.save(update_fields=["value", "voter_stance", "cast_at", "retracted_at", "updated_at"])
-    _vote_moved(reply, vote, old, now, slugs)
+        vote.value, vote.voter_stance_id, vote.cast_at, vote.retracted_at, vote.updated_at = value, side, now, None, now
+        Vote.objects.filter(pk=vote.pk).update(
+            value=value, voter_stance_id=side, cast_at=now, retracted_at=None, updated_at=now
+        )
+    _vote_moved(reply, old, (value, stances.get(side), bookkeeping.utc_day(now)), stances, now)
     vote.reply = reply
     return vote
 
@@ -116,11 +129,11 @@ def vote_retract(*, actor, reply_id: int) -> Reply:
     """Retract the actor's vote on a reply; the vote row is kept, marked retracted."""
     refuse_if_suspended(actor)
     with transaction.atomic(durable=True):
-        reply = locked_visible_reply(reply_id)
-        vote = Vote.objects.select_related("voter_stance").filter(user=actor, reply=reply, retracted_at=None).first()
-        if vote is not None:
-            old = _vote_state(vote)
-            vote.retracted_at = timezone.now()
-            vote.save(update_fields=["retracted_at", "updated_at"])
-            _vote_moved(reply, vote, old, vote.retracted_at, _topic_slugs(reply.topic_id))
+        reply = locked_reply_counters(reply_id)
+        stances, vote, _ = _ballot(actor=actor, reply=reply, with_side=False)
+        old = _vote_state(vote, stances)
+        if old[0] is not None:
+            now = timezone.now()
+            Vote.objects.filter(pk=vote.pk).update(retracted_at=now, updated_at=now)
+            _vote_moved(reply, old, (None, None, None), stances, now)
         return reply
