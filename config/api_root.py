@@ -35,6 +35,7 @@ TEMPLATES = {
     "reply flag": "replies/{id}/flag/",
     "token": "auth/tokens/{id}/",
     "user": "users/{username}/",
+    "search": "search/{?q,topic,stance,thread,author}",
 }
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 
+from django.conf import settings
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -11,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from config.openapi import CONDITIONAL_GET, IDEMPOTENCY_KEY, errors
@@ -28,6 +30,8 @@ from discussions.serializers import (
     ReplyCreateInputSerializer,
     ReplySerializer,
     ReplyUpdateInputSerializer,
+    SearchPageSerializer,
+    SearchQuerySerializer,
     SummarySerializer,
     ThreadCreateInputSerializer,
     ThreadSerializer,
@@ -418,3 +422,54 @@ class ProfileApi(APIView):
     @extend_schema(responses={200: ProfileSerializer, **errors(404)})
     def get(self, request, username: str):
         return Response(ProfileSerializer(selectors.user_profile(username=username)).data)
+
+
+class SearchApi(APIView):
+    """Full-text search of visible replies, best match first (PostgreSQL tsvector, SQLite FTS5)."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "search"
+
+    @extend_schema(
+        parameters=[SearchQuerySerializer],
+        responses={200: SearchPageSerializer, **errors(400, 401, 429)},
+        filters=False,
+    )
+    def get(self, request):
+        query = SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = dict(query.validated_data)
+        page, size = (
+            params.pop("page"),
+            min(params.pop("page_size", None) or settings.REST_FRAMEWORK["PAGE_SIZE"], settings.API_MAX_PAGE_SIZE),
+        )
+        # Ranked results page by offset (a rank is computed, no index holds it); one more row tells of a next page.
+        found = selectors.search_results(**params, offset=(page - 1) * size, limit=size + 1)
+        url = request.build_absolute_uri()
+        results = [
+            {
+                "reply": reply,
+                "thread": reply.thread_id,
+                "thread_title": reply.thread_title,
+                "topic": reply.topic_slug,
+                "stance": reply.stance_slug,
+                "snippet": hit.snippet,
+                "rank": hit.rank,
+            }
+            for reply, hit in found[:size]
+        ]
+        return Response(
+            SearchPageSerializer(
+                {
+                    "count": None,
+                    "next": replace_query_param(url, "page", page + 1) if len(found) > size else None,
+                    "previous": (
+                        replace_query_param(url, "page", page - 1) if page > 2 else remove_query_param(url, "page")
+                    )
+                    if page > 1
+                    else None,
+                    "results": results,
+                }
+            ).data
+        )

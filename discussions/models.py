@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, JSONField, Q, Value
 from django.utils import timezone
 
 # Partial indexes cover only what readers can see; withdrawn and hidden rows never enter them.
@@ -99,7 +99,23 @@ class Reply(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="replies")
     stance = models.ForeignKey(Stance, on_delete=models.PROTECT, related_name="replies")
-    body = models.TextField()
+    body = models.TextField(help_text="Exactly what the author wrote (Markdown).")
+    # Rendered and sanitised on every write (discussions/formatting.py), never on a read.
+    # Database defaults too, so bulk loads (COPY) that name only the old columns still insert.
+    body_html = models.TextField(blank=True, default="", db_default="", editable=False)
+    render_version = models.PositiveSmallIntegerField(
+        default=0, db_default=0, editable=False, help_text="The renderer that made body_html; 0: not rendered yet."
+    )
+    # Read with the reply, no join: usernames mentioned and reply ids quoted, in the order written.
+    mentions = models.JSONField(default=list, db_default=Value([], JSONField()), blank=True, editable=False)
+    quotes = models.JSONField(default=list, db_default=Value([], JSONField()), blank=True, editable=False)
+    # The same as relations, for who was mentioned or quoted where (notifications, "quoted by").
+    mentioned_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in", editable=False
+    )
+    quoted_replies = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="quoted_by", editable=False
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.VISIBLE)
     upvotes = models.PositiveIntegerField(default=0, editable=False)
     downvotes = models.PositiveIntegerField(default=0, editable=False)
@@ -169,7 +185,18 @@ class Reply(models.Model):
                 condition=VISIBLE_ONLY & Q(persuaded_count__gt=0),
                 name="reply_persuasive_idx",
             ),
-            models.Index(fields=["author", "-created_at"], name="reply_author_idx"),
+            # One author's replies, in one topic (and the voter's latest reply there, the side of their vote) or
+            # in all; also what a profile counts.
+            models.Index(
+                fields=["author", "topic", "created_at", "id"], condition=VISIBLE_ONLY, name="reply_author_topic_idx"
+            ),
+            models.Index(fields=["author", "created_at", "id"], condition=VISIBLE_ONLY, name="reply_author_new_idx"),
+            # ?is_root=true: without it SQLite walks the parent index for the NULLs and sorts them.
+            models.Index(
+                fields=["topic", "created_at", "id"],
+                condition=VISIBLE_ONLY & Q(parent__isnull=True),
+                name="reply_topic_roots_idx",
+            ),
             models.Index(fields=["created_at", "id"], condition=VISIBLE_ONLY, name="reply_new_idx"),
         ]
 

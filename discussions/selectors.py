@@ -3,11 +3,13 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, QuerySet, Sum
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
+from discussions import search
 from discussions.models import DailyTally, Position, Reply, Stance, StanceTally, Thread, Topic
+from forum.errors import Invalid
 
 TOP_REPLIES_PER_STANCE = 5
 
@@ -237,3 +239,28 @@ def user_profile(*, username: str) -> dict:
         "reply_count": Reply.objects.filter(author=user, state=Reply.State.VISIBLE).count(),
         "positions": [{"topic": topic, "stance": stance} for topic, stance in positions],
     }
+
+
+def search_results(
+    *, q: str, topic: str = "", stance: str = "", thread: int | None = None, author: str = "", offset: int, limit: int
+):
+    """Visible replies matching `q`, best first, with snippets; filters by topic slug (stance within it), thread
+    id and author username or id. Raises Invalid on `q` or `stance`."""
+    query = search.parse(q)
+    if stance and not topic:
+        raise Invalid.on("stance", "Give `topic` with `stance`: stance slugs repeat across topics.")
+    filters = {"thread_id": thread}
+    if topic:
+        filters["topic_id"] = Topic.objects.filter(slug=topic).values_list("pk", flat=True).first() or 0
+    if stance:
+        found = Stance.objects.filter(topic_id=filters["topic_id"], slug=stance).values_list("pk", flat=True).first()
+        filters["stance_id"] = found or 0
+    if author:
+        users = get_user_model().objects.filter(username=author)
+        if author.isascii() and author.isdigit() and int(author) < 2**63:
+            users = get_user_model().objects.filter(Q(username=author) | Q(pk=int(author)))
+        filters["author_id"] = users.values_list("pk", flat=True).first() or 0
+    hits = search.find(query, filters=filters, offset=offset, limit=limit)
+    replies = reply_list().annotate(thread_title=F("thread__title")).in_bulk([h.reply_id for h in hits])
+    # A reply hidden between the two reads is left out rather than shown.
+    return [(replies[h.reply_id], h) for h in hits if h.reply_id in replies]

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from config.api_root import ApiRootView
-from discussions.apis import FlagApi, ProfileApi, ReplyViewSet, ThreadViewSet, TopicViewSet
+from discussions.apis import FlagApi, ProfileApi, ReplyViewSet, SearchApi, ThreadViewSet, TopicViewSet
 
 # The API root lists forum's endpoints too, so it is the project's view rather than the router's own.
 router = DefaultRouter()
@@ -15,6 +15,7 @@ urlpatterns = [
     path("", ApiRootView.as_view(), name="api-root"),
     *router.urls,
     path("replies/<int:pk>/flag/", FlagApi.as_view(), name="reply-flag"),
+    path("search/", SearchApi.as_view(), name="search"),
     # The characters Django's username validator allows; anything else (a NUL, a slash) is a plain 404.
     re_path(r"^users/(?P<username>[\w.@+-]{1,150})/$", ProfileApi.as_view(), name="user-profile"),
 ]

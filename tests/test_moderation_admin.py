@@ -838,3 +838,30 @@ def test_a_service_refusal_on_save_is_a_message(as_moderator_client, other, monk
     assert response.status_code == 302
     assert notes(response, messages.ERROR) == ["user: Already suspended elsewhere."]  # the field named
     assert not Suspension.objects.exists()
+
+
+def test_the_reply_search_is_the_full_text_search_hidden_replies_included(as_moderator_client, thread, author):
+    client = as_moderator_client.client
+    stemmed = make_reply(thread=thread, author=author, body="The auditors flew zeppelins.")
+    hidden = make_reply(thread=thread, author=author, body="A zeppelin is not a blimp.")
+    discussion_services.reply_hide(actor=as_moderator_client.user, reply_id=hidden.pk, reason="x")
+
+    def found(q):
+        return sorted(r.pk for r in client.get(changelist(Reply), {"q": q}).context["cl"].result_list)
+
+    assert found("auditor") == [stemmed.pk]  # stemmed, as readers' search is
+    assert found("zeppelin") == sorted([stemmed.pk, hidden.pk])  # moderators see hidden replies too
+    assert found('"not a blimp"') == [hidden.pk]
+    assert found("zeppelin -blimp") == [stemmed.pk]
+    assert stemmed.pk in found(author.username)  # a username, exactly
+    assert found("!!!") == []
+
+
+def test_a_reply_page_shows_the_raw_body_beside_its_sanitised_rendering(as_moderator_client, thread, author):
+    reply = make_reply(thread=thread, author=author, body="**bold** <script>alert(1)</script>")
+
+    html = as_moderator_client.client.get(admin_url(Reply, "change", reply.pk)).content.decode()
+
+    assert '<div class="rendered-body"><p><strong>bold</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>' in html
+    assert "**bold** &lt;script&gt;alert(1)&lt;/script&gt;" in html  # the raw body, escaped by the admin
+    assert "<script>alert(1)" not in html

@@ -164,6 +164,7 @@ def test_the_defaults_are_rates_a_real_forum_would_pick():
         "vote": "300/hour",
         "flag": "30/hour",
         "position": "60/hour",
+        "search": "120/minute",
     }
 
 

@@ -205,6 +205,8 @@ REST_FRAMEWORK = {
         "vote": env_rate("THROTTLE_VOTE", "300/hour"),
         "flag": env_rate("THROTTLE_FLAG", "30/hour"),
         "position": env_rate("THROTTLE_POSITION", "60/hour"),
+        # Per user (per address when anonymous): a search reads an index, dearer than a page of a list.
+        "search": env_rate("THROTTLE_SEARCH", "120/minute"),
     },
 }
 # django-csp. Scripts only from this origin (Swagger UI is served by its split view, so its set-up script is a

@@ -3,12 +3,17 @@
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
-from discussions import services
+from discussions import search, services
 from discussions.models import Flag, Reply, ReplyRevision, Stance
 from discussions.text import BODY_MAX_LENGTH
 from forum.admin.base import ReadOnlyMixin, Unchanged, label, moderation_history
+from forum.errors import Invalid
+
+# The moderators' search box goes through the readers' full-text search, hidden and withdrawn replies included.
+ADMIN_SEARCH_LIMIT = 1000
 
 
 class StanceFilter(admin.SimpleListFilter):
@@ -117,6 +122,9 @@ class ReplyAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "stance",
         "state",
         "body",
+        "rendered",
+        "mentions",
+        "quotes",
         "upvotes",
         "downvotes",
         "score",
@@ -140,6 +148,23 @@ class ReplyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="body")
     def short_body(self, obj):
         return Truncator(obj.body).chars(80)
+
+    @admin.display(description="as readers see it")
+    def rendered(self, obj):
+        # Safe to show as HTML: body_html was sanitised by nh3 against an allow-list when it was stored.
+        return mark_safe(f'<div class="rendered-body">{obj.body_html}</div>')  # noqa: S308
+
+    def get_search_results(self, request, queryset, search_term):
+        """Words as in /api/search/ (stemmed, "phrases", -exclusions), or a username exactly."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            query = search.parse(term)
+        except Invalid:
+            return queryset.filter(author__username__iexact=term), False
+        hits = search.find(query, filters={}, offset=0, limit=ADMIN_SEARCH_LIMIT, visible_only=False)
+        return queryset.filter(Q(pk__in=[h.reply_id for h in hits]) | Q(author__username__iexact=term)), False
 
     @admin.display(description="open flags", ordering="open_flags")
     def open_flags(self, obj):

@@ -5,11 +5,14 @@ from django.utils import timezone
 
 from discussions import bookkeeping
 from discussions.models import Reply, ReplyRevision, Stance, Thread
+from discussions.services import bodies
 from discussions.services.lookups import (
     locked_visible_reply,
     refuse_if_locked,
     refuse_unless_author_or_moderator,
+    stance_named,
     stance_of_topic,
+    thread_stances,
 )
 from discussions.summary_cache import summary_invalidate
 from discussions.text import BODY_MAX_LENGTH, clean_text
@@ -19,19 +22,30 @@ from forum.permissions import refuse_if_suspended
 from forum.services import moderation_log_append
 
 
+def _counted(reply: Reply) -> Reply:
+    rendered = bodies.body_prepare(reply)  # before any row is written: a bad quote refuses the whole post
+    reply.save(force_insert=True)
+    bodies.body_written(reply, rendered, is_new=True)
+    bookkeeping.reply_counted(reply, 1, is_new=True, now=reply.created_at)
+    return reply
+
+
+def _no_votes(stances: list[Stance]) -> dict:
+    return {s.slug: {"up": 0, "down": 0} for s in stances}
+
+
 def insert_reply(*, actor, thread: Thread, stance: Stance, stances: list[Stance], body: str, parent) -> Reply:
     """Insert a reply and count it everywhere (also a thread's opening post)."""
-    reply = Reply.objects.create(
+    reply = Reply(
         topic_id=thread.topic_id,
         thread=thread,
         parent=parent,
         author=actor,
         stance=stance,
         body=body,
-        votes_by_stance={s.slug: {"up": 0, "down": 0} for s in stances},
+        votes_by_stance=_no_votes(stances),
     )
-    bookkeeping.reply_counted(reply, 1, is_new=True, now=reply.created_at)
-    return reply
+    return _counted(reply)
 
 
 def reply_create(
@@ -44,17 +58,24 @@ def reply_create(
     refuse_if_suspended(actor)
     body = clean_text("body", body, BODY_MAX_LENGTH)
     with transaction.atomic(durable=True):
-        thread = Thread.objects.select_related("topic").filter(pk=thread_id).first()
-        if thread is None:
+        stances = thread_stances(thread_id, parent_id=parent_id)
+        if not stances:
             raise Invalid.on("thread", f"No thread with id {thread_id}.")
-        refuse_if_locked(thread.topic, thread)
-        stance, stances = stance_of_topic(thread.topic, stance_slug)
-        parent = None
-        if parent_id is not None:
-            parent = Reply.objects.filter(pk=parent_id, thread=thread, state=Reply.State.VISIBLE).first()
-            if parent is None:
-                raise Invalid.on("parent", f"No visible reply {parent_id} in thread {thread.pk}.")
-        reply = insert_reply(actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=parent)
+        topic = stances[0].topic
+        refuse_if_locked(topic, stances[0].thread_locked)
+        stance = stance_named(topic, stances, stance_slug)
+        if not stances[0].parent_visible:
+            raise Invalid.on("parent", f"No visible reply {parent_id} in thread {thread_id}.")
+        reply = Reply(
+            topic=topic,
+            thread_id=thread_id,
+            parent_id=parent_id,
+            author=actor,
+            stance=stance,
+            body=body,
+            votes_by_stance=_no_votes(stances),
+        )
+        _counted(reply)
         if on_written is not None:
             on_written(reply)
         return reply
@@ -74,7 +95,10 @@ def reply_edit(*, actor, reply: Reply, body: str | None, stance_slug: str | None
     old_body = reply.body
     reply.body = new_body
     reply.stance = new_stance
-    reply.save(update_fields=["body", "stance", "updated_at"])
+    rendered = bodies.body_prepare(reply) if new_body != old_body else None
+    reply.save(update_fields=["body", "stance", "updated_at", *(bodies.RENDERED_COLUMNS if rendered else [])])
+    if rendered is not None:
+        bodies.body_written(reply, rendered, is_new=False)
     summary_invalidate(reply.topic_id)  # its text may be among the best replies shown
     if actor.pk != reply.author_id:
         before, after = {}, {}

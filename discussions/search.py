@@ -1,0 +1,187 @@
+"""Full-text search over replies: a weighted tsvector with a GIN index on PostgreSQL, an FTS5 table on SQLite.
+
+Both index the thread's title (weighted above the body) and the reply's body, kept in the writing service's
+own transaction, and both take the same query language: words (stemmed), "quoted phrases" and -excluded
+words. The user's text never reaches either engine's syntax: it is parsed here into words, and only words
+(letters and digits) are written back out, quoted, in each engine's own form.
+"""
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from forum.errors import Invalid
+
+MAX_QUERY_LENGTH = 500
+MAX_TERMS = 16
+TABLE = "discussions_reply_search"
+# Snippet markers: control characters, which no stored body or title can hold (discussions/text.py refuses
+# them), so escaping the snippet and then turning these into <mark> cannot mark anything the author wrote.
+_OPEN, _CLOSE = "\x02", "\x03"
+_WORD = re.compile(r"[^\W_]+")
+_PART = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+# Title above body: PostgreSQL's weights A and B, FTS5's bm25 column weights.
+_PG_CONFIG = "english"
+_FTS_WEIGHTS = (10.0, 1.0)
+# PostgreSQL's parser reads <…> as markup and skips what follows a <script>; a body is Markdown, where < is
+# text, so the brackets are blanked for indexing (and swapped for control characters in the headline, then
+# back once escaped).
+_PG_DOCUMENT = (
+    f"setweight(to_tsvector('{_PG_CONFIG}', translate({{title}}, '<>', '  ')), 'A') || "
+    f"setweight(to_tsvector('{_PG_CONFIG}', translate({{body}}, '<>', '  ')), 'B')"
+)
+_LT, _GT = "\x04", "\x05"
+
+
+@dataclass
+class Query:
+    """What to find: each phrase is a list of words (a single word is a one-word phrase)."""
+
+    include: list[list[str]] = field(default_factory=list)
+    exclude: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class Hit:
+    reply_id: int
+    rank: float
+    snippet: str
+
+
+def parse(text: str) -> Query:
+    """The words, phrases and exclusions of a user's query; Invalid on `q` when nothing in it can be found."""
+    if not isinstance(text, str) or not text.strip():
+        raise Invalid.on("q", "Give some words to search for.")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise Invalid.on("q", f"Ensure the query has no more than {MAX_QUERY_LENGTH} characters.")
+    if "\x00" in text:
+        raise Invalid.on("q", "Control characters are not allowed.")
+    query = Query()
+    for match in _PART.finditer(text):
+        negated = bool(match.group(1) or match.group(3))
+        words = [w.lower() for w in _WORD.findall(match.group(2) if match.group(2) is not None else match.group(4))]
+        if words:
+            (query.exclude if negated else query.include).append(words)
+    if not query.include:
+        raise Invalid.on("q", "Give at least one word to find (letters or digits), not only exclusions.")
+    if len(query.include) + len(query.exclude) > MAX_TERMS:
+        raise Invalid.on("q", f"Use at most {MAX_TERMS} words and phrases.")
+    return query
+
+
+def _websearch(query: Query) -> str:
+    """PostgreSQL's websearch_to_tsquery input, rebuilt from parsed words only."""
+    terms = [f'"{" ".join(words)}"' for words in query.include]
+    terms += [f'-"{" ".join(words)}"' for words in query.exclude]
+    return " ".join(terms)
+
+
+def _fts5(query: Query) -> str:
+    """An FTS5 MATCH expression, every word a quoted string (letters and digits only, so no quote inside)."""
+    positive = " ".join(f'"{" ".join(words)}"' for words in query.include)
+    return f"({positive})" + "".join(f' NOT "{" ".join(words)}"' for words in query.exclude)
+
+
+def snippet_html(raw: str) -> str:
+    """A snippet as HTML: everything escaped, then the engine's markers made <mark> elements."""
+    escaped = html.escape(raw, quote=False).replace(_LT, "&lt;").replace(_GT, "&gt;")
+    return escaped.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+
+
+# --- Keeping the index ----------------------------------------------------------------------------------
+
+
+def index_reply(*, reply_id: int, thread_id: int, body: str) -> None:
+    """(Re)index one reply with its thread's title; call inside the writing service's transaction."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {TABLE} (reply_id, document) "
+                f"SELECT %s, {_PG_DOCUMENT.format(title='t.title', body='%s')} "
+                "FROM discussions_thread t WHERE t.id = %s "
+                "ON CONFLICT (reply_id) DO UPDATE SET document = EXCLUDED.document",
+                [reply_id, body, thread_id],
+            )
+        else:
+            cursor.execute(
+                f"INSERT OR REPLACE INTO {TABLE} (rowid, title, body) "
+                "SELECT %s, t.title, %s FROM discussions_thread t WHERE t.id = %s",
+                [reply_id, body, thread_id],
+            )
+
+
+def index_rebuild(*, topic_id: int | None = None) -> int:
+    """Index every reply (or one topic's) from the tables, in one statement; returns how many rows were written."""
+    where, params = ("WHERE r.topic_id = %s", [topic_id]) if topic_id is not None else ("", [])
+    source = f"FROM discussions_reply r JOIN discussions_thread t ON t.id = r.thread_id {where}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {TABLE} (reply_id, document) "
+                f"SELECT r.id, {_PG_DOCUMENT.format(title='t.title', body='r.body')} {source} "
+                "ON CONFLICT (reply_id) DO UPDATE SET document = EXCLUDED.document",
+                params,
+            )
+        else:
+            cursor.execute(
+                f"INSERT OR REPLACE INTO {TABLE} (rowid, title, body) SELECT r.id, t.title, r.body {source}", params
+            )
+        return cursor.rowcount
+
+
+# --- Searching ------------------------------------------------------------------------------------------
+
+
+def find(query: Query, *, filters: dict, offset: int, limit: int, visible_only: bool = True) -> list[Hit]:
+    """Replies matching the query (visible ones only, unless for moderators), best first, with snippets."""
+    clauses, params = ["r.state = 'visible'" if visible_only else "TRUE"], []
+    for column in ("topic_id", "stance_id", "thread_id", "author_id"):
+        if filters.get(column) is not None:
+            clauses.append(f"r.{column} = %s")
+            params.append(filters[column])
+    where = " AND ".join(clauses)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                _PG_FIND.format(table=TABLE, config=_PG_CONFIG, where=where),
+                [_websearch(query), *params, limit, offset],
+            )
+        else:
+            title, body = _FTS_WEIGHTS
+            cursor.execute(
+                _FTS_FIND.format(table=TABLE, where=where, title=title, body=body),
+                [_fts5(query), *params, limit, offset],
+            )
+        return [
+            Hit(reply_id=row[0], rank=float(row[1]), snippet=snippet_html(row[2] or "")) for row in cursor.fetchall()
+        ]
+
+
+# The page is chosen first (rank needs only the vectors), and only its rows get a headline: ts_headline
+# reads the whole body, the dear part of a PostgreSQL search.
+_PG_FIND = """
+WITH q AS (SELECT websearch_to_tsquery('{config}', %s) AS query),
+page AS (
+    SELECT r.id, r.body, ts_rank(s.document, q.query) AS rank
+    FROM "{table}" s JOIN discussions_reply r ON r.id = s.reply_id, q
+    WHERE s.document @@ q.query AND {where}
+    ORDER BY rank DESC, r.id DESC
+    LIMIT %s OFFSET %s
+)
+SELECT page.id, page.rank,
+       ts_headline('{config}', translate(page.body, '<>', chr(4) || chr(5)), q.query,
+                   'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, MinWords=12, MaxFragments=2')
+FROM page, q
+ORDER BY page.rank DESC, page.id DESC
+"""
+
+_FTS_FIND = """
+SELECT r.id, -bm25("{table}", {title}, {body}) AS rank,
+       snippet("{table}", 1, char(2), char(3), '…', 24)
+FROM "{table}" JOIN discussions_reply r ON r.id = "{table}".rowid
+WHERE "{table}" MATCH %s AND {where}
+ORDER BY rank DESC, r.id DESC
+LIMIT %s OFFSET %s
+"""
