@@ -16,6 +16,7 @@ from forum.errors import Invalid
 
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 16
+CANDIDATES = 1000  # the newest matches ranked for a page (see _PG_FIND)
 TABLE = "discussions_reply_search"
 # Snippet markers: control characters, which no stored body or title can hold (discussions/text.py refuses
 # them), so escaping the snippet and then turning these into <mark> cannot mark anything the author wrote.
@@ -98,8 +99,8 @@ def index_reply(*, reply_id: int, thread_id: int, body: str) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {TABLE} (reply_id, document) "
-                f"SELECT %s, {_PG_DOCUMENT.format(title='t.title', body='%s')} "
+                f"INSERT INTO {TABLE} (reply_id, topic_id, document) "
+                f"SELECT %s, t.topic_id, {_PG_DOCUMENT.format(title='t.title', body='%s')} "
                 "FROM discussions_thread t WHERE t.id = %s "
                 "ON CONFLICT (reply_id) DO UPDATE SET document = EXCLUDED.document",
                 [reply_id, body, thread_id],
@@ -119,8 +120,8 @@ def index_rebuild(*, topic_id: int | None = None) -> int:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {TABLE} (reply_id, document) "
-                f"SELECT r.id, {_PG_DOCUMENT.format(title='t.title', body='r.body')} {source} "
+                f"INSERT INTO {TABLE} (reply_id, topic_id, document) "
+                f"SELECT r.id, r.topic_id, {_PG_DOCUMENT.format(title='t.title', body='r.body')} {source} "
                 "ON CONFLICT (reply_id) DO UPDATE SET document = EXCLUDED.document",
                 params,
             )
@@ -136,52 +137,72 @@ def index_rebuild(*, topic_id: int | None = None) -> int:
 
 def find(query: Query, *, filters: dict, offset: int, limit: int, visible_only: bool = True) -> list[Hit]:
     """Replies matching the query (visible ones only, unless for moderators), best first, with snippets."""
-    clauses, params = ["r.state = 'visible'" if visible_only else "TRUE"], []
+    clauses, params = ["r.state = 'visible'" if visible_only else "TRUE"], {}
     for column in ("topic_id", "stance_id", "thread_id", "author_id"):
         if filters.get(column) is not None:
-            clauses.append(f"r.{column} = %s")
-            params.append(filters[column])
+            clauses.append(f"r.{column} = %({column})s")
+            params[column] = filters[column]
+    if connection.vendor == "postgresql" and "topic_id" in params:
+        clauses.append("s.topic_id = %(topic_id)s")  # the entry's own copy, which its index serves
     where = " AND ".join(clauses)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                _PG_FIND.format(table=TABLE, config=_PG_CONFIG, where=where),
-                [_websearch(query), *params, limit, offset],
-            )
+            sql = _PG_FIND.format(table=TABLE, config=_PG_CONFIG, where=where, candidates=CANDIDATES)
+            cursor.execute(sql, {"q": _websearch(query), "limit": limit, "offset": offset, **params})
+            rows = cursor.fetchall()
         else:
             title, body = _FTS_WEIGHTS
-            cursor.execute(
-                _FTS_FIND.format(table=TABLE, where=where, title=title, body=body),
-                [_fts5(query), *params, limit, offset],
-            )
-        return [
-            Hit(reply_id=row[0], rank=float(row[1]), snippet=snippet_html(row[2] or "")) for row in cursor.fetchall()
-        ]
+            sql = _FTS_FIND.format(table=TABLE, where=where, title=title, body=body, candidates=CANDIDATES)
+            cursor.execute(sql, {"q": _fts5(query), "limit": limit, "offset": offset, **params})
+            ranked = cursor.fetchall()
+            snippets = {}
+            if ranked:
+                ids = ", ".join(str(int(reply_id)) for reply_id, _ in ranked)
+                cursor.execute(_FTS_SNIPPETS.format(table=TABLE, ids=ids), [_fts5(query)])
+                snippets = dict(cursor.fetchall())
+            rows = [(reply_id, rank, snippets.get(reply_id)) for reply_id, rank in ranked]
+        return [Hit(reply_id=row[0], rank=float(row[1]), snippet=snippet_html(row[2] or "")) for row in rows]
 
 
-# The page is chosen first (rank needs only the vectors), and only its rows get a headline: ts_headline
-# reads the whole body, the dear part of a PostgreSQL search.
+# Ranking every match of a common word grows with the debate (at 50k replies most of them hold "testers"),
+# so the newest CANDIDATES matches are ranked and the page is the best of those: the read stays as dear at any
+# size. The page is chosen first and only its rows get a headline, which reads the whole body.
+# The tsquery is written out where it is used, not read from a CTE: as a constant the planner estimates its
+# matches from the lexeme statistics and walks the newest entries for a common word, the GIN index for a rare one.
 _PG_FIND = """
-WITH q AS (SELECT websearch_to_tsquery('{config}', %s) AS query),
+WITH matches AS (
+    SELECT s.reply_id, s.document
+    FROM "{table}" s JOIN discussions_reply r ON r.id = s.reply_id
+    WHERE s.document @@ websearch_to_tsquery('{config}', %(q)s) AND {where}
+    ORDER BY s.reply_id DESC
+    LIMIT {candidates}
+),
 page AS (
-    SELECT r.id, r.body, ts_rank(s.document, q.query) AS rank
-    FROM "{table}" s JOIN discussions_reply r ON r.id = s.reply_id, q
-    WHERE s.document @@ q.query AND {where}
-    ORDER BY rank DESC, r.id DESC
-    LIMIT %s OFFSET %s
+    SELECT m.reply_id AS id, ts_rank(m.document, websearch_to_tsquery('{config}', %(q)s)) AS rank
+    FROM matches m
+    ORDER BY rank DESC, id DESC
+    LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT page.id, page.rank,
-       ts_headline('{config}', translate(page.body, '<>', chr(4) || chr(5)), q.query,
+       ts_headline('{config}', translate(r.body, '<>', chr(4) || chr(5)), websearch_to_tsquery('{config}', %(q)s),
                    'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=30, MinWords=12, MaxFragments=2')
-FROM page, q
+FROM page JOIN discussions_reply r ON r.id = page.id
 ORDER BY page.rank DESC, page.id DESC
 """
 
+# FTS5 hands matches out newest rowid first without sorting; bm25 is computed for those rows only.
 _FTS_FIND = """
-SELECT r.id, -bm25("{table}", {title}, {body}) AS rank,
-       snippet("{table}", 1, char(2), char(3), '…', 24)
-FROM "{table}" JOIN discussions_reply r ON r.id = "{table}".rowid
-WHERE "{table}" MATCH %s AND {where}
-ORDER BY rank DESC, r.id DESC
-LIMIT %s OFFSET %s
+WITH matches AS (
+    SELECT "{table}".rowid AS id, -bm25("{table}", {title}, {body}) AS rank
+    FROM "{table}" JOIN discussions_reply r ON r.id = "{table}".rowid
+    WHERE "{table}" MATCH %(q)s AND {where}
+    ORDER BY "{table}".rowid DESC
+    LIMIT {candidates}
+)
+SELECT id, rank FROM matches ORDER BY rank DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+_FTS_SNIPPETS = """
+SELECT rowid, snippet("{table}", 1, char(2), char(3), '…', 24)
+FROM "{table}" WHERE "{table}" MATCH %s AND rowid IN ({ids})
 """

@@ -5,8 +5,11 @@ from django.db import migrations
 PG_CREATE = [
     # No foreign key: stale rows are harmless (every search joins the reply, visible ones only), and a key
     # here would stop the test runner's TRUNCATE of the reply table.
-    "CREATE TABLE discussions_reply_search (reply_id bigint PRIMARY KEY, document tsvector NOT NULL)",
+    "CREATE TABLE discussions_reply_search (reply_id bigint PRIMARY KEY, topic_id bigint NOT NULL, "
+    "document tsvector NOT NULL)",
     "CREATE INDEX discussions_reply_search_gin ON discussions_reply_search USING gin (document)",
+    # A topic's newest entries first: how a common word is searched in one topic of many (see search.py).
+    "CREATE INDEX discussions_reply_search_topic ON discussions_reply_search (topic_id, reply_id)",
 ]
 SQLITE_CREATE = [
     "CREATE VIRTUAL TABLE discussions_reply_search USING fts5(title, body, tokenize = 'porter unicode61')",
