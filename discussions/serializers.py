@@ -166,9 +166,10 @@ class ReplyUpdateInputSerializer(serializers.Serializer):
     stance = serializers.SlugField(max_length=50, required=False)
 
 
+# Serialises the rows of selectors.thread_list(), which carry the names and the opening post's text as columns.
 class ThreadSerializer(serializers.ModelSerializer):
-    topic = serializers.SlugField(source="topic.slug", read_only=True)
-    author = serializers.CharField(source="author.username", read_only=True)
+    topic = serializers.SlugField(source="topic_slug", read_only=True)
+    author = serializers.CharField(source="author_username", read_only=True)
     author_id = serializers.IntegerField(read_only=True)
     opening_reply = serializers.IntegerField(source="opening_reply_id", read_only=True)
     body = serializers.SerializerMethodField(help_text="The opening post's text; null once it is withdrawn or hidden.")
@@ -198,32 +199,32 @@ class ThreadSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @staticmethod
+    def _shown(thread) -> bool:
+        return thread.opening_state == Reply.State.VISIBLE
+
     def get_body(self, thread) -> str | None:
-        opening = thread.opening_reply
-        return opening.body if opening is not None and opening.is_visible else None
+        return thread.opening_body if self._shown(thread) else None
 
     def get_body_html(self, thread) -> str | None:
-        opening = thread.opening_reply
-        return opening.body_html if opening is not None and opening.is_visible else None
+        return thread.opening_body_html if self._shown(thread) else None
 
     def get_stance(self, thread) -> str | None:
-        opening = thread.opening_reply
-        return opening.stance.slug if opening is not None and opening.is_visible else None
+        return thread.opening_stance if self._shown(thread) else None
 
     def to_representation(self, thread):
         # Built by hand, as ReplySerializer is and for the same reason (tests/test_listing_threads.py holds it
         # equal to the declared fields): DRF's walk over fifteen field objects was most of a thread page.
         moment = _DATETIME.to_representation
-        opening = thread.opening_reply
-        shown = opening is not None and opening.is_visible
+        shown = self._shown(thread)
         return {
             "id": thread.pk,
-            "topic": thread.topic.slug,
+            "topic": thread.topic_slug,
             "title": thread.title,
-            "body": opening.body if shown else None,
-            "body_html": opening.body_html if shown else None,
-            "stance": opening.stance.slug if shown else None,
-            "author": thread.author.username,
+            "body": thread.opening_body if shown else None,
+            "body_html": thread.opening_body_html if shown else None,
+            "stance": thread.opening_stance if shown else None,
+            "author": thread.author_username,
             "author_id": thread.author_id,
             "opening_reply": thread.opening_reply_id,
             "created_at": moment(thread.created_at),
