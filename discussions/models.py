@@ -96,7 +96,11 @@ class Reply(models.Model):
     # Denormalised from thread.topic: topic-wide lists and rankings then read one index.
     topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="replies", editable=False)
     thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="replies")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    # Indexed below for answers only (parent not null): with an index holding the NULLs too, SQLite planned
+    # ?is_root=true as "parent_id IS NULL" on it, thought it a few rows, and sorted every root of the topic.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", db_index=False
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="replies")
     stance = models.ForeignKey(Stance, on_delete=models.PROTECT, related_name="replies")
     body = models.TextField(help_text="Exactly what the author wrote (Markdown).")
@@ -191,7 +195,13 @@ class Reply(models.Model):
                 fields=["author", "topic", "created_at", "id"], condition=VISIBLE_ONLY, name="reply_author_topic_idx"
             ),
             models.Index(fields=["author", "created_at", "id"], condition=VISIBLE_ONLY, name="reply_author_new_idx"),
-            # ?is_root=true: without it SQLite walks the parent index for the NULLs and sorts them.
+            # The answers to a reply, in conversation order (?parent=ID).
+            models.Index(
+                fields=["parent", "created_at", "id"],
+                condition=VISIBLE_ONLY & Q(parent__isnull=False),
+                name="reply_parent_new_idx",
+            ),
+            # ?is_root=true.
             models.Index(
                 fields=["topic", "created_at", "id"],
                 condition=VISIBLE_ONLY & Q(parent__isnull=True),

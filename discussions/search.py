@@ -79,10 +79,13 @@ def _websearch(query: Query) -> str:
     return " ".join(terms)
 
 
-def _fts5(query: Query) -> str:
-    """An FTS5 MATCH expression, every word a quoted string (letters and digits only, so no quote inside)."""
+def _fts5(query: Query, topic_id: int | None = None) -> str:
+    """An FTS5 MATCH expression, every word a quoted string (letters and digits only, so no quote inside), the
+    user's words in the title and body columns only; with a topic, intersected with that topic's scope word."""
     positive = " ".join(f'"{" ".join(words)}"' for words in query.include)
-    return f"({positive})" + "".join(f' NOT "{" ".join(words)}"' for words in query.exclude)
+    words = f"({positive})" + "".join(f' NOT "{" ".join(words)}"' for words in query.exclude)
+    expression = f"{{title body}} : ({words})"
+    return expression if topic_id is None else f'scope : "topic{int(topic_id)}" AND {expression}'
 
 
 def snippet_html(raw: str) -> str:
@@ -107,8 +110,8 @@ def index_reply(*, reply_id: int, thread_id: int, body: str) -> None:
             )
         else:
             cursor.execute(
-                f"INSERT OR REPLACE INTO {TABLE} (rowid, title, body) "
-                "SELECT %s, t.title, %s FROM discussions_thread t WHERE t.id = %s",
+                f"INSERT OR REPLACE INTO {TABLE} (rowid, title, body, scope) "
+                "SELECT %s, t.title, %s, 'topic' || t.topic_id FROM discussions_thread t WHERE t.id = %s",
                 [reply_id, body, thread_id],
             )
 
@@ -127,7 +130,9 @@ def index_rebuild(*, topic_id: int | None = None) -> int:
             )
         else:
             cursor.execute(
-                f"INSERT OR REPLACE INTO {TABLE} (rowid, title, body) SELECT r.id, t.title, r.body {source}", params
+                f"INSERT OR REPLACE INTO {TABLE} (rowid, title, body, scope) "
+                f"SELECT r.id, t.title, r.body, 'topic' || r.topic_id {source}",
+                params,
             )
         return cursor.rowcount
 
@@ -153,12 +158,13 @@ def find(query: Query, *, filters: dict, offset: int, limit: int, visible_only: 
         else:
             title, body = _FTS_WEIGHTS
             sql = _FTS_FIND.format(table=TABLE, where=where, title=title, body=body, candidates=CANDIDATES)
-            cursor.execute(sql, {"q": _fts5(query), "limit": limit, "offset": offset, **params})
+            match = _fts5(query, params.get("topic_id"))
+            cursor.execute(sql, {"q": match, "limit": limit, "offset": offset, **params})
             ranked = cursor.fetchall()
             snippets = {}
             if ranked:
                 ids = ", ".join(str(int(reply_id)) for reply_id, _ in ranked)
-                cursor.execute(_FTS_SNIPPETS.format(table=TABLE, ids=ids), [_fts5(query)])
+                cursor.execute(_FTS_SNIPPETS.format(table=TABLE, ids=ids), [match])
                 snippets = dict(cursor.fetchall())
             rows = [(reply_id, rank, snippets.get(reply_id)) for reply_id, rank in ranked]
         return [Hit(reply_id=row[0], rank=float(row[1]), snippet=snippet_html(row[2] or "")) for row in rows]
@@ -193,7 +199,7 @@ ORDER BY page.rank DESC, page.id DESC
 # FTS5 hands matches out newest rowid first without sorting; bm25 is computed for those rows only.
 _FTS_FIND = """
 WITH matches AS (
-    SELECT "{table}".rowid AS id, -bm25("{table}", {title}, {body}) AS rank
+    SELECT "{table}".rowid AS id, -bm25("{table}", {title}, {body}, 0.0) AS rank
     FROM "{table}" JOIN discussions_reply r ON r.id = "{table}".rowid
     WHERE "{table}" MATCH %(q)s AND {where}
     ORDER BY "{table}".rowid DESC

@@ -195,3 +195,9 @@ def test_a_common_word_ranks_only_the_newest_candidates(anon, topic, author, mon
     monkeypatch.setattr(search, "CANDIDATES", 3)
 
     assert sorted(found(anon, q="consent")) == sorted(r.pk for r in newer)  # the newest three, ranked
+
+
+def test_the_topic_scope_word_is_not_a_word_of_the_replies(anon, library, topic):
+    # SQLite keeps "topic<id>" in a column of its own to search one topic: a query for it finds nothing.
+    assert found(anon, q=f"topic{topic.pk}") == []
+    assert found(anon, q=f"topic{topic.pk} testers", topic="sora-leak") == []

@@ -12,7 +12,9 @@ PG_CREATE = [
     "CREATE INDEX discussions_reply_search_topic ON discussions_reply_search (topic_id, reply_id)",
 ]
 SQLITE_CREATE = [
-    "CREATE VIRTUAL TABLE discussions_reply_search USING fts5(title, body, tokenize = 'porter unicode61')",
+    # scope holds one word, "topic<id>": a topic's search is then an FTS5 phrase it intersects with, rather
+    # than a filter on rows the table hands out newest first from every topic.
+    "CREATE VIRTUAL TABLE discussions_reply_search USING fts5(title, body, scope, tokenize = 'porter unicode61')",
 ]
 
 
