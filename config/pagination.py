@@ -8,6 +8,7 @@ since a COUNT(*) over a filtered topic grows with the topic.
 
 import base64
 import binascii
+import datetime
 import json
 import math
 
@@ -170,6 +171,13 @@ class Pagination(pagination.BasePagination):
                 raise invalid from None
             if python is None or (isinstance(python, float) and not math.isfinite(python)):
                 raise invalid
+            if isinstance(python, datetime.datetime):
+                try:  # the database adapter converts to UTC: 0001-01-01T00:00+01:00 would overflow there
+                    python = python.astimezone(datetime.UTC) if python.tzinfo else None
+                except OverflowError:
+                    python = None
+                if python is None:
+                    raise invalid
             cleaned.append(python)
         return cleaned, bool(backwards)
 

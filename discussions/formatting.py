@@ -51,6 +51,8 @@ LINK_REL = "nofollow ugc noopener"
 _MENTION = re.compile(r"(?<![\w@.+-])@([\w.+-]*[\w+-])")
 _QUOTE_OPEN = re.compile(r"^[ \t]*\[quote=([0-9]{1,18})\][ \t]*$", re.IGNORECASE)
 _QUOTE_CLOSE = re.compile(r"^[ \t]*\[/quote\][ \t]*$", re.IGNORECASE)
+# A CommonMark code fence: up to three spaces, then three or more backticks or tildes (and an info string).
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*(\S.*)?$")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False}).enable(
     ["linkify", "strikethrough"]
@@ -127,11 +129,12 @@ def _split_quotes(lines: list[str], depth: int = 0, quotable: set[int] | None = 
     block stays plain text."""
     parts: list = []
     text: list[str] = []
+    fenced = _in_fences(lines)
     i = 0
     while i < len(lines):
-        opened = _QUOTE_OPEN.match(lines[i])
+        opened = not fenced[i] and _QUOTE_OPEN.match(lines[i])
         known = opened and (quotable is None or int(opened.group(1)) in quotable)
-        end = _closing_line(lines, i + 1) if known and depth < MAX_QUOTE_DEPTH else None
+        end = _closing_line(lines, i + 1, fenced) if known and depth < MAX_QUOTE_DEPTH else None
         if end is None:
             text.append(lines[i])
             i += 1
@@ -146,10 +149,29 @@ def _split_quotes(lines: list[str], depth: int = 0, quotable: set[int] | None = 
     return parts
 
 
-def _closing_line(lines: list[str], start: int) -> int | None:
+def _in_fences(lines: list[str]) -> list[bool]:
+    """Which lines belong to a fenced code block (``` or ~~~, fence lines included): quotes there are code."""
+    marks, fence = [], None
+    for line in lines:
+        found = _FENCE.match(line)
+        if fence is None and found:
+            fence = found.group(1)
+            marks.append(True)
+        elif fence is not None:
+            marks.append(True)
+            if found and found.group(1)[0] == fence[0] and len(found.group(1)) >= len(fence) and not found.group(2):
+                fence = None
+        else:
+            marks.append(False)
+    return marks
+
+
+def _closing_line(lines: list[str], start: int, fenced: list[bool]) -> int | None:
     """The index of the [/quote] that closes a block opened just before `start`, counting nested blocks."""
     depth = 0
     for i in range(start, len(lines)):
+        if fenced[i]:
+            continue
         if _QUOTE_OPEN.match(lines[i]):
             depth += 1
         elif _QUOTE_CLOSE.match(lines[i]):

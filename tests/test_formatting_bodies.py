@@ -243,3 +243,23 @@ def test_rerender_replies_brings_old_renderings_up_to_date(thread, author, other
     assert fresh.render_version == formatting.RENDER_VERSION
     assert fresh.mentions == [other.username] and "/api/users/" in fresh.body_html
     assert list(fresh.mentioned_users.all()) == [other]
+
+
+@pytest.mark.parametrize("fence", ["```", "~~~~", "   ```text"])
+def test_a_quote_line_in_a_code_block_is_code(as_author, thread, reply, fence):
+    closing = fence.strip().removesuffix("text")
+    body = f"{fence}\n[quote={reply.pk}]\nx\n[/quote]\n[quote=987654]\n{closing}\n\nafter"
+
+    response = post(as_author, thread, body)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["quotes"] == []
+    assert "<blockquote" not in response.json()["body_html"]
+    assert f"[quote={reply.pk}]" in response.json()["body_html"]  # shown as the code it is
+    assert not reply.quoted_by.exists()
+
+
+def test_a_quote_after_a_closed_code_block_still_quotes(as_author, thread, reply):
+    body = f"```\ncode\n```\n[quote={reply.pk}]\nsaid\n[/quote]"
+
+    assert post(as_author, thread, body).json()["quotes"] == [reply.pk]

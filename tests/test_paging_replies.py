@@ -238,3 +238,13 @@ def test_a_filtered_page_counts_nothing(anon, busy, django_assert_num_queries):
 
     assert response.status_code == 200
     assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2025-01-01T00:00:00"])
+def test_a_cursor_moment_out_of_range_or_without_its_zone_is_a_400(anon, busy, moment):
+    cursor = cursor_of([moment, 1], signature="created_at,id")
+
+    response = anon.get(REPLIES, {"topic": "sora-leak", "cursor": cursor})
+
+    assert response.status_code == 400, response.content
+    assert "cursor" in response.json()
