@@ -22,7 +22,9 @@ from forum.permissions import refuse_if_suspended
 from forum.services import moderation_log_append
 
 
-def _counted(reply: Reply) -> Reply:
+def _inserted(stances: list[Stance], **fields) -> Reply:
+    """Insert a reply with these fields, render and index its body, and count it everywhere."""
+    reply = Reply(votes_by_stance={s.slug: {"up": 0, "down": 0} for s in stances}, **fields)
     rendered = bodies.body_prepare(reply)  # before any row is written: a bad quote refuses the whole post
     reply.save(force_insert=True)
     bodies.body_written(reply, rendered, is_new=True)
@@ -30,22 +32,11 @@ def _counted(reply: Reply) -> Reply:
     return reply
 
 
-def _no_votes(stances: list[Stance]) -> dict:
-    return {s.slug: {"up": 0, "down": 0} for s in stances}
-
-
 def insert_reply(*, actor, thread: Thread, stance: Stance, stances: list[Stance], body: str, parent) -> Reply:
     """Insert a reply and count it everywhere (also a thread's opening post)."""
-    reply = Reply(
-        topic_id=thread.topic_id,
-        thread=thread,
-        parent=parent,
-        author=actor,
-        stance=stance,
-        body=body,
-        votes_by_stance=_no_votes(stances),
+    return _inserted(
+        stances, topic_id=thread.topic_id, thread=thread, parent=parent, author=actor, stance=stance, body=body
     )
-    return _counted(reply)
 
 
 def reply_create(
@@ -66,16 +57,9 @@ def reply_create(
         stance = stance_named(topic, stances, stance_slug)
         if not stances[0].parent_visible:
             raise Invalid.on("parent", f"No visible reply {parent_id} in thread {thread_id}.")
-        reply = Reply(
-            topic=topic,
-            thread_id=thread_id,
-            parent_id=parent_id,
-            author=actor,
-            stance=stance,
-            body=body,
-            votes_by_stance=_no_votes(stances),
+        reply = _inserted(
+            stances, topic=topic, thread_id=thread_id, parent_id=parent_id, author=actor, stance=stance, body=body
         )
-        _counted(reply)
         if on_written is not None:
             on_written(reply)
         return reply
