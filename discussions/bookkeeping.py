@@ -169,7 +169,8 @@ def _in_one_statement(*, topic_id: int, tallies: dict, also: dict, daily: dict, 
 
 def _counters_moved(*, topic_id: int, tallies: dict, now, daily=None, first=None, then=()) -> None:
     """Move the topic's stance tallies ({scope: {column: n}}), then its daily rows, then each of `then` (one-row
-    UPDATEs as (sql, params), their WHERE last); `first` goes before them, on a row the caller holds locked."""
+    UPDATEs or INSERT ... SELECTs as (sql, params), their WHERE last); `first` goes before them, on a row the
+    caller holds locked."""
     also = {"updated_at": connection.ops.adapt_datetimefield_value(now)}
     daily = {key: change for key, change in (daily or {}).items() if any(change.values())}
     if connection.vendor == "postgresql" and tallies:
@@ -258,15 +259,16 @@ def _reply_counters_sql(reply: Reply) -> tuple[str, list]:
     return f"UPDATE {table} SET {', '.join(f'{f} = %s' for f in fields)} WHERE id = %s", [*params, reply.pk]
 
 
-def votes_moved(reply: Reply, *, up: int, down: int, upvotes_by_day: dict[datetime.date, int], now) -> None:
+def votes_moved(reply: Reply, *, up: int, down: int, upvotes_by_day: dict[datetime.date, int], now, then=()) -> None:
     """Write a vote's move: the reply's counters and rankings (as set on `reply`, its row locked), its stance
-    tallies and the daily upvotes."""
+    tallies and the daily upvotes, then the statements of `then` (the vote's outbox row)."""
     scopes = ((None, reply.stance_id), (reply.thread_id, reply.stance_id))
     _counters_moved(
         topic_id=reply.topic_id,
         tallies={scope: {"upvotes": up, "downvotes": down} for scope in scopes} if up or down else {},
         daily={(reply.stance_id, day): {"upvotes": n} for day, n in upvotes_by_day.items()},
         first=_reply_counters_sql(reply),
+        then=then,
         now=now,
     )
     summary_invalidate(reply.topic_id)

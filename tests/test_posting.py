@@ -719,8 +719,9 @@ def test_posting_a_reply_costs_a_fixed_number_of_queries(as_author, thread, quer
     # 1 UPDATE the author's four participations (locked in key order, new counts returned);
     # the counter moves: UPDATE both stance tallies (no SELECT first); upsert of the day's roll-up;
     # UPDATE thread; UPDATE topic;
+    # 1 INSERT the outbox row (discussions/services/events.py);
     # 1 the answer: the reply joined to its author, stance and topic.
-    with query_budget(5 + COUNTER_MOVES + 1):
+    with query_budget(6 + COUNTER_MOVES + 1):
         response = as_author.post(REPLIES, body, format="json")
 
     assert response.status_code == 201, response.content
@@ -733,8 +734,8 @@ def test_a_first_reply_in_a_thread_makes_its_counter_rows_once(as_other, thread,
     # 1 UPDATE participations (none found), 1 INSERT the four, 1 UPDATE them;
     # 1 UPDATE stance tallies (none found; on PostgreSQL the one statement of the counter moves, which then
     # leaves the rest to the statements below), 1 INSERT both, 1 UPDATE them;
-    # 1 upsert of the day's roll-up; 1 UPDATE thread; 1 UPDATE topic; 1 the answer.
-    with query_budget(14):
+    # 1 upsert of the day's roll-up; 1 UPDATE thread; 1 UPDATE topic; 1 INSERT the outbox row; 1 the answer.
+    with query_budget(15):
         response = as_other.post(REPLIES, body, format="json")
 
     assert response.status_code == 201, response.content

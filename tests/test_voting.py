@@ -123,9 +123,10 @@ def test_withdrawn_replies_take_no_votes(reply, as_author, as_other):
     assert not Vote.objects.exists()
 
 
-# A write's counter moves (the reply's counters, its stance tallies, the day's roll-up) are one statement on
-# PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT) and one statement each elsewhere.
-COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 3
+# A vote's counter moves (the reply's counters, its stance tallies, the day's roll-up) and its outbox row are
+# one statement on PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT ... INSERT) and one statement each
+# elsewhere.
+COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 4
 
 
 def test_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
@@ -135,7 +136,8 @@ def test_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
     # 1 the topic's stances with the voter's side (position, else latest reply) and their vote on the reply;
     # 1 UPDATE vote;
     # the counter moves: UPDATE reply counters and rankings; UPDATE both stance tallies (topic and thread,
-    # locked in key order, no SELECT first); upsert of the day's roll-up (the flip takes the upvote away).
+    # locked in key order, no SELECT first); upsert of the day's roll-up (the flip takes the upvote away);
+    # INSERT the outbox row (discussions/services/events.py).
     with query_budget(4 + COUNTER_MOVES) as captured:
         vote(as_author, reply, -1)
 
@@ -145,6 +147,7 @@ def test_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
 def test_retracting_a_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
     vote(as_author, reply, 1)
     # 1 token (as above); 1 SELECT reply FOR UPDATE; 1 the topic's stances and the voter's vote;
-    # 1 UPDATE vote (retracted); the counter moves (reply, both stance tallies, the day's upvotes).
+    # 1 UPDATE vote (retracted); the counter moves (reply, both stance tallies, the day's upvotes) and the
+    # outbox row.
     with query_budget(4 + COUNTER_MOVES):
         as_author.delete(f"/api/replies/{reply.pk}/vote/")

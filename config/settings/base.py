@@ -153,6 +153,24 @@ else:
 # Summaries are cached only in a shared cache: see discussions/summary_cache.py.
 SUMMARY_CACHE_SECONDS = env_int("SUMMARY_CACHE_SECONDS", 300 if REDIS_URL else 0, minimum=0)
 
+# Live updates (discussions/live/): how long the outbox keeps events for a reconnecting stream to replay
+# (manage.py prune_events deletes older ones), and how the streams behave.
+EVENTS_KEEP_DAYS = env_int("EVENTS_KEEP_DAYS", 7, minimum=1)
+# A comment line this often keeps proxies from closing an idle stream (at most 20 s, as the contract says).
+STREAM_HEARTBEAT_SECONDS = env_float("STREAM_HEARTBEAT_SECONDS", 15.0)
+# Open streams one client address may hold on one node; more get a 429.
+STREAM_MAX_PER_ADDRESS = env_int("STREAM_MAX_PER_ADDRESS", 20, minimum=1)
+# How often a node reads the outbox without being woken: SQLite's only way, and the safety net behind
+# Redis or NOTIFY (a lost wake-up, a Redis outage).
+STREAM_POLL_SECONDS = env_float("STREAM_POLL_SECONDS", 0.25)
+STREAM_SAFETY_POLL_SECONDS = env_float("STREAM_SAFETY_POLL_SECONDS", 2.0)
+# Vote-driven reply-changed and summary events go out at most this often per reply and per topic.
+STREAM_COALESCE_SECONDS = env_float("STREAM_COALESCE_SECONDS", 1.0)
+# Events a reconnecting stream may replay; further behind, it gets `event: reset` and refetches.
+STREAM_REPLAY_LIMIT = env_int("STREAM_REPLAY_LIMIT", 1000, minimum=1)
+# Lifetime of a stream ticket (POST /api/auth/stream-ticket/), for browsers' EventSource.
+STREAM_TICKET_SECONDS = env_int("STREAM_TICKET_SECONDS", 60, minimum=1)
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "forum.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,7 +4,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from discussions import bookkeeping
-from discussions.models import Reply
+from discussions.models import Event, Reply
+from discussions.services.events import reply_event_append
 from discussions.services.replies import reply_edit
 from discussions.text import BODY_MAX_LENGTH, clean_text
 from forum.errors import Conflict, NotFound
@@ -25,6 +26,7 @@ def hide_locked(*, actor, reply: Reply, reason: str) -> Reply:
     reply.state, reply.hidden_at, reply.hidden_reason = Reply.State.HIDDEN, timezone.now(), reason
     reply.save(update_fields=["state", "hidden_at", "hidden_reason", "updated_at"])
     bookkeeping.reply_counted(reply, -1, now=reply.hidden_at)
+    reply_event_append(kind=Event.Kind.REPLY_HIDDEN, reply=reply, actor=actor)
     moderation_log_append(
         actor=actor,
         action=ModerationAction.Action.HIDE,
@@ -60,6 +62,7 @@ def reply_restore(*, actor, reply_id: int, reason: str = "") -> Reply:
         reply.state, reply.hidden_at, reply.hidden_reason = Reply.State.VISIBLE, None, ""
         reply.save(update_fields=["state", "hidden_at", "hidden_reason", "updated_at"])
         bookkeeping.reply_counted(reply, 1)
+        reply_event_append(kind=Event.Kind.REPLY_RESTORED, reply=reply, actor=actor)
         moderation_log_append(
             actor=actor,
             action=ModerationAction.Action.RESTORE,

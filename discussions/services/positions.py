@@ -6,7 +6,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from discussions import bookkeeping
-from discussions.models import Position, Reply
+from discussions.models import Event, Position, Reply
+from discussions.services.events import event_append
 from discussions.services.lookups import stance_named, topic_stances_for
 from forum.errors import Invalid, NotFound
 from forum.permissions import refuse_if_suspended
@@ -58,4 +59,5 @@ def _declare(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int |
         user=actor, topic=topic, stance=stance, persuaded_by_id=persuaded_by_id, since=now
     )
     bookkeeping.positions_moved(topic_id=topic.pk, moves=moves, shifted=current_id is not None, now=now)
+    event_append(kind=Event.Kind.POSITION_CHANGED, topic_id=topic.pk, actor_id=actor.pk)
     return position

@@ -4,8 +4,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from discussions import bookkeeping
-from discussions.models import Reply, ReplyRevision, Stance, Thread
+from discussions.models import Event, Reply, ReplyRevision, Stance, Thread
 from discussions.services import bodies
+from discussions.services.events import reply_event_append
 from discussions.services.lookups import (
     locked_visible_reply,
     refuse_if_locked,
@@ -60,6 +61,7 @@ def reply_create(
         reply = _inserted(
             stances, topic=topic, thread_id=thread_id, parent_id=parent_id, author=actor, stance=stance, body=body
         )
+        reply_event_append(kind=Event.Kind.REPLY_POSTED, reply=reply, actor=actor)
         if on_written is not None:
             on_written(reply)
         return reply
@@ -84,6 +86,10 @@ def reply_edit(*, actor, reply: Reply, body: str | None, stance_slug: str | None
     if rendered is not None:
         bodies.body_written(reply, rendered, is_new=False)
     summary_invalidate(reply.topic_id)  # its text may be among the best replies shown
+    stance_moved = new_stance.pk != old_stance.pk
+    reply_event_append(
+        kind=Event.Kind.STANCE_CHANGED if stance_moved else Event.Kind.REPLY_EDITED, reply=reply, actor=actor
+    )
     if actor.pk != reply.author_id:
         before, after = {}, {}
         if new_stance.pk != old_stance.pk:
@@ -118,6 +124,7 @@ def reply_withdraw(*, actor, reply_id: int) -> Reply:
         reply.withdrawn_at = timezone.now()
         reply.save(update_fields=["state", "withdrawn_at", "updated_at"])
         bookkeeping.reply_counted(reply, -1, now=reply.withdrawn_at)
+        reply_event_append(kind=Event.Kind.REPLY_WITHDRAWN, reply=reply, actor=actor)
         if actor.pk != reply.author_id:
             moderation_log_append(
                 actor=actor,

@@ -4,8 +4,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from discussions.models import Thread, Topic
+from discussions.models import Event, Thread, Topic
 from discussions.services import replies
+from discussions.services.events import event_append, reply_event_append
 from discussions.services.lookups import refuse_if_locked, stance_of_topic
 from discussions.text import BODY_MAX_LENGTH, TITLE_MAX_LENGTH, clean_text
 from forum.errors import Invalid, NotFound
@@ -32,12 +33,15 @@ def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug:
         thread.save(update_fields=["opening_reply"])
         Topic.objects.filter(pk=topic.pk).update(thread_count=F("thread_count") + 1)
         thread.reply_count = thread.participant_count = 1  # counted in the database by insert_reply
+        reply_event_append(kind=Event.Kind.REPLY_POSTED, reply=reply, actor=actor)
         if on_written is not None:
             on_written(thread)
         return thread
 
 
-def _thread_switch(*, actor, thread_id: int, field: str, value: bool, actions: tuple, reason: str) -> Thread:
+def _thread_switch(
+    *, actor, thread_id: int, field: str, value: bool, actions: tuple, event_kind: str, reason: str
+) -> Thread:
     """Set a thread's boolean `field`, logging it with actions[0] (on) or actions[1] (off); already so, nothing."""
     refuse_unless_moderator(actor)
     refuse_if_suspended(actor)
@@ -58,6 +62,7 @@ def _thread_switch(*, actor, thread_id: int, field: str, value: bool, actions: t
             before={field: not value},
             after={field: value},
         )
+        event_append(kind=event_kind, topic_id=thread.topic_id, thread_id=thread.pk, actor_id=actor.pk)
         return thread
 
 
@@ -65,7 +70,13 @@ def thread_lock(*, actor, thread_id: int, locked: bool, reason: str = "") -> Thr
     """Lock (no new replies) or unlock a thread; already so, nothing is logged."""
     actions = (ModerationAction.Action.LOCK_THREAD, ModerationAction.Action.UNLOCK_THREAD)
     return _thread_switch(
-        actor=actor, thread_id=thread_id, field="is_locked", value=locked, actions=actions, reason=reason
+        actor=actor,
+        thread_id=thread_id,
+        field="is_locked",
+        value=locked,
+        actions=actions,
+        event_kind=Event.Kind.THREAD_LOCKED,
+        reason=reason,
     )
 
 
@@ -73,5 +84,11 @@ def thread_pin(*, actor, thread_id: int, pinned: bool, reason: str = "") -> Thre
     """Pin a thread to the top of its topic's list, or unpin it; already so, nothing is logged."""
     actions = (ModerationAction.Action.PIN_THREAD, ModerationAction.Action.UNPIN_THREAD)
     return _thread_switch(
-        actor=actor, thread_id=thread_id, field="is_pinned", value=pinned, actions=actions, reason=reason
+        actor=actor,
+        thread_id=thread_id,
+        field="is_pinned",
+        value=pinned,
+        actions=actions,
+        event_kind=Event.Kind.THREAD_PINNED,
+        reason=reason,
     )

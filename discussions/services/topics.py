@@ -2,7 +2,8 @@
 
 from django.db import IntegrityError, transaction
 
-from discussions.models import Stance, Topic
+from discussions.models import Event, Stance, Topic
+from discussions.services.events import event_append
 from discussions.summary_cache import summary_invalidate
 from discussions.text import (
     BODY_MAX_LENGTH,
@@ -92,6 +93,7 @@ def _lock(*, actor, topic_id: int, locked: bool, reason: str) -> Topic:
         before={"is_locked": not locked},
         after={"is_locked": locked},
     )
+    event_append(kind=Event.Kind.TOPIC_CHANGED, topic_id=topic.pk, actor_id=actor.pk)
     return topic
 
 
@@ -142,5 +144,6 @@ def topic_update(*, actor, topic: Topic, **fields) -> Topic:
                 before=before,
                 after=changed,
             )
+            event_append(kind=Event.Kind.TOPIC_CHANGED, topic_id=topic.pk, actor_id=actor.pk)
         summary_invalidate(topic.pk)
     return topic

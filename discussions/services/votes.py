@@ -4,7 +4,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from discussions import bookkeeping
-from discussions.models import Position, Reply, Stance, Vote
+from discussions.models import Event, Position, Reply, Stance, Vote
+from discussions.services.events import reply_event_statement
 from discussions.services.lookups import from_row, locked_reply_counters
 from forum.errors import Invalid
 from forum.permissions import refuse_if_suspended
@@ -62,9 +63,9 @@ def _vote_state(vote: Vote | None, stances: dict[int, str]) -> tuple:
     return vote.value, stances.get(vote.voter_stance_id), bookkeeping.utc_day(vote.cast_at)
 
 
-def _vote_moved(reply: Reply, old: tuple, new: tuple, stances: dict[int, str], now) -> None:
+def _vote_moved(reply: Reply, old: tuple, new: tuple, stances: dict[int, str], now, *, actor) -> None:
     """Move the reply's counters, its stance tallies and the daily upvotes from the vote's `old` state
-    to its `new` one, each (value, voter's stance slug, cast day)."""
+    to its `new` one, each (value, voter's stance slug, cast day), and append the vote's outbox row."""
     (old_value, old_stance, old_day), (new_value, new_stance, new_day) = old, new
     (old_up, old_down), (new_up, new_down) = _tally_delta(old_value), _tally_delta(new_value)
     up, down = new_up - old_up, new_down - old_down
@@ -85,7 +86,12 @@ def _vote_moved(reply: Reply, old: tuple, new: tuple, stances: dict[int, str], n
         by_day[old_day] = -1
     if new_up:
         by_day[new_day] = by_day.get(new_day, 0) + 1
-    bookkeeping.votes_moved(reply, up=up, down=down, upvotes_by_day=by_day, now=now)
+    if new_value is None:
+        kind = Event.Kind.VOTE_RETRACTED
+    else:
+        kind = Event.Kind.VOTE_CAST if old_value is None else Event.Kind.VOTE_MOVED
+    event = reply_event_statement(kind=kind, reply=reply, actor=actor)
+    bookkeeping.votes_moved(reply, up=up, down=down, upvotes_by_day=by_day, now=now, then=[event])
 
 
 def vote_cast(*, actor, reply_id: int, value: int, on_written=None) -> Vote:
@@ -120,7 +126,7 @@ def _cast(*, actor, reply_id: int, value: int) -> Vote:
         Vote.objects.filter(pk=vote.pk).update(
             value=value, voter_stance_id=side, cast_at=now, retracted_at=None, updated_at=now
         )
-    _vote_moved(reply, old, (value, stances.get(side), bookkeeping.utc_day(now)), stances, now)
+    _vote_moved(reply, old, (value, stances.get(side), bookkeeping.utc_day(now)), stances, now, actor=actor)
     vote.reply = reply
     return vote
 
@@ -135,5 +141,5 @@ def vote_retract(*, actor, reply_id: int) -> Reply:
         if old[0] is not None:
             now = timezone.now()
             Vote.objects.filter(pk=vote.pk).update(retracted_at=now, updated_at=now)
-            _vote_moved(reply, old, (None, None, None), stances, now)
+            _vote_moved(reply, old, (None, None, None), stances, now, actor=actor)
         return reply

@@ -1,4 +1,4 @@
-"""The debate: topics with their stances, threads, stance-tagged replies, votes and readers' flags."""
+"""The debate: topics with their stances, threads, stance-tagged replies, votes, positions, tallies and flags."""
 
 from django.conf import settings
 from django.db import models
