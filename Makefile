@@ -29,13 +29,15 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_debate
 
-## run: install, migrate, seed the debate, serve with DEBUG on (SQLite unless DATABASE_URL says otherwise);
-## manage.py's default settings, config.settings.local, are the development ones
+## run: install, migrate, seed the debate, serve with DEBUG on (SQLite unless DATABASE_URL says otherwise) under
+## uvicorn (ASGI, so the event streams work too), reloading on code changes; the settings are manage.py's
+## development default, config.settings.local
 run: seed
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} $(VENV)/bin/uvicorn config.asgi:application \
+		--host 127.0.0.1 --port $(PORT) --reload --reload-dir config --reload-dir forum --reload-dir discussions
 
-## serve: production-like: gunicorn (WEB_CONCURRENCY workers), config.settings.serve (DEBUG off), WhiteNoise
-## static files, DATABASE_URL
+## serve: production-like: gunicorn with WEB_CONCURRENCY uvicorn workers (ASGI; SERVER=sync for gunicorn's sync
+## workers, SERVER=granian for granian), config.settings.serve (DEBUG off), WhiteNoise static files, DATABASE_URL
 serve: install
 	bin/serve
 

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from config.api_root import ApiRootView
 from discussions.apis import FlagApi, ProfileApi, ReplyViewSet, SearchApi, ThreadViewSet, TopicViewSet
+from discussions.live.views import me_events, topic_events
 
 # The API root lists forum's endpoints too, so it is the project's view rather than the router's own.
 router = DefaultRouter()
@@ -13,6 +14,9 @@ router.register("replies", ReplyViewSet, basename="reply")
 
 urlpatterns = [
     path("", ApiRootView.as_view(), name="api-root"),
+    # Before the router, whose topic routes would take `events` for a slug's action.
+    re_path(r"^topics/(?P<slug>[-a-zA-Z0-9_]+)/events/$", topic_events, name="topic-events"),
+    path("me/events/", me_events, name="me-events"),
     *router.urls,
     path("replies/<int:pk>/flag/", FlagApi.as_view(), name="reply-flag"),
     path("search/", SearchApi.as_view(), name="search"),

@@ -19,9 +19,11 @@ from forum.serializers import (
     PasswordChangeInputSerializer,
     RegisteredSerializer,
     RegisterInputSerializer,
+    StreamTicketSerializer,
     TokenInputSerializer,
     TokenSerializer,
 )
+from forum.tickets import stream_ticket_issue
 
 
 class RegisterApi(APIView):
@@ -106,6 +108,20 @@ class TokenDetailApi(APIView):
     def delete(self, request, pk: int):
         services.token_revoke(user=request.user, token_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StreamTicketApi(APIView):
+    """A one-minute ticket standing in for the caller's token on GET /api/me/events/?ticket=…"""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: StreamTicketSerializer, **errors(401)})
+    def post(self, request):
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        ticket, expires_at = stream_ticket_issue(user=request.user, token=token)
+        return Response(
+            StreamTicketSerializer({"ticket": ticket, "expires_at": expires_at}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class MeApi(APIView):

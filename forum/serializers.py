@@ -53,6 +53,13 @@ class TokenSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class StreamTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(
+        help_text="Pass it as `?ticket=` to GET /api/me/events/ (EventSource sends no headers)."
+    )
+    expires_at = serializers.DateTimeField()
+
+
 class PasswordChangeInputSerializer(serializers.Serializer):
     old_password = TextField(max_length=128, trim_whitespace=False)
     new_password = TextField(max_length=128, trim_whitespace=False)

@@ -6,6 +6,7 @@ from forum.apis import (
     ModerationLogApi,
     PasswordApi,
     RegisterApi,
+    StreamTicketApi,
     TokenApi,
     TokenDetailApi,
     TokenListApi,
@@ -18,6 +19,7 @@ urlpatterns = [
     path("auth/password/", PasswordApi.as_view(), name="password"),
     path("auth/tokens/", TokenListApi.as_view(), name="token-list"),
     path("auth/tokens/<int:pk>/", TokenDetailApi.as_view(), name="token-detail"),
+    path("auth/stream-ticket/", StreamTicketApi.as_view(), name="stream-ticket"),
     path("me/", MeApi.as_view(), name="me"),
     path("moderation/log/", ModerationLogApi.as_view(), name="moderation-log"),
 ]
