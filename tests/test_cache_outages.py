@@ -5,12 +5,8 @@ it the way production does (config.cache.ResilientRedisCache, short socket timeo
 """
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import threading
-import time
 
 import pytest
 from django.core.cache import cache
@@ -20,6 +16,7 @@ from discussions.audit import tallies_audit
 from discussions.models import Reply, Vote
 from tests.support.clients import client_for
 from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.redis import free_port, redis_start
 from tests.support.threads import run_in_threads
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -28,30 +25,11 @@ WRITERS = 4
 ROUNDS = 8  # each round: one reply posted, one vote cast
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def redis_server():
     """A throwaway redis-server on a free port; yields its process and port, killed at the end."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
     port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    process = redis_start(port)
     yield process, port
     if process.poll() is None:
         os.kill(process.pid, signal.SIGCONT)  # a stalled one must wake to die

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connections
 
 from discussions.live import feeds, sse
-from discussions.live.wake import CHANNEL
+from discussions.live.wake import CHANNEL, COOLDOWN
 from discussions.models import Event
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class Hub:
         self.source = "poll"  # what wakes it: "redis", "notify" or "poll" (also while those are down)
         self._wake = asyncio.Event()
         self._gap: tuple[int, float] | None = None
+        self._poll_until = 0.0  # after an outage, writers may still skip Redis this long: poll meanwhile
         self._tasks: list[asyncio.Task] = []
         self._started = asyncio.Lock()
 
@@ -136,7 +137,8 @@ class Hub:
                 await asyncio.sleep(1.0)
 
     async def _wait(self) -> None:
-        timeout = settings.STREAM_POLL_SECONDS if self.source == "poll" else settings.STREAM_SAFETY_POLL_SECONDS
+        polling = self.source == "poll" or time.monotonic() < self._poll_until
+        timeout = settings.STREAM_POLL_SECONDS if polling else settings.STREAM_SAFETY_POLL_SECONDS
         if self._gap is not None:
             timeout = min(timeout, 0.05)
         due = [p.last_flush + settings.STREAM_COALESCE_SECONDS for p in self.pending.values() if p]
@@ -285,7 +287,7 @@ class Hub:
         params.pop("prepare_threshold", None)
         params.pop("pool", None)
         async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as connection:
-            await connection.execute(f"LISTEN {CHANNEL.replace('-', '_')}")
+            await connection.execute(f'LISTEN "{CHANNEL}"')
             self._listening(source)
             async for _ in connection.notifies():
                 self.wake()
@@ -293,6 +295,8 @@ class Hub:
     def _listening(self, source: str) -> None:
         if self.source != source:
             log.info("live: woken by %s", source)
+            if source == "redis":
+                self._poll_until = time.monotonic() + COOLDOWN + 1
         self.source = source
         self.wake()  # whatever came while it was down
 

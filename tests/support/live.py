@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -19,17 +18,13 @@ import psycopg
 import pytest
 from httpx_sse import connect_sse
 
+from tests.support.redis import free_port
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 PASSWORD = "Correct-Horse-42"
 # Shared by every node of a test, as by every node of a deployment: tickets signed by one work on another.
 SECRET_KEY = "live-test-key-not-for-any-deployment-0123456789abcdefghijklmnop"
 LIFTED = {f"THROTTLE_{s}": "1000000/hour" for s in ("REGISTER", "LOGIN", "POST", "VOTE", "FLAG", "POSITION")}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
