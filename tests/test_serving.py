@@ -14,12 +14,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def get(port: int, path: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict, bytes]:
+def get(port: int, path: str, method: str = "GET", body: bytes | None = None) -> tuple:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
         response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        # The headers as a case-insensitive mapping: uvicorn sends their names in lowercase.
+        return response.status, response.headers, response.read()
     finally:
         conn.close()
 
