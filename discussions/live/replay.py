@@ -25,8 +25,11 @@ def topic_replay(topic_id: int, after: int, upto: int) -> list[sse.Frame]:
     return frames + coalesced_frames(topic_id, waiting, True, max(after, upto))
 
 
-def user_replay(user_id: int, after: int, upto: int) -> list[sse.Frame]:
-    """The user's notifications made by events with after < id <= upto, then their unread count."""
+def user_replay(user_id: int, after: int | None, upto: int) -> list[sse.Frame]:
+    """The user's notifications made by events with after < id <= upto, then their unread count (only the
+    count for a new stream, `after` None)."""
+    if after is None:
+        return [sse.frame("unread-count", {"count": feeds.unread_counts([user_id])[user_id]}, upto)]
     if _out_of_reach(after):
         return [sse.reset(max(after, upto))]
     found = feeds.notifications_of([user_id], after=after, upto=upto)

@@ -72,7 +72,8 @@ async def _frames(subscriber: Subscriber, after: int | None, missed, release):
         await live.subscribe(subscriber)
         # The reconnect delay browsers use, and a first byte so proxies and clients see the stream open.
         yield b"retry: 3000\n\n"
-        if after is not None:
+        # A reconnecting stream gets what it missed; a user's stream always opens with the unread count.
+        if after is not None or subscriber.user_id is not None:
             for _, data in await db(missed, after, subscriber.start):
                 yield data
         ahead = after if after is not None and after > subscriber.start else None
