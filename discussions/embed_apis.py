@@ -162,7 +162,7 @@ class BadgeApi(EmbedRead):
     @extend_schema(
         parameters=BADGE_CONDITIONAL_GET,
         responses={
-            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.STR, description="The badge."),
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.BINARY, description="The badge (SVG text)."),
             (304, "image/svg+xml"): OpenApiResponse(description="Unchanged since that ETag."),
             **{(code, "application/json"): answer for code, answer in errors(401, 404).items()},
         },
