@@ -96,6 +96,9 @@ def reads(size: str, p: Picks) -> list[Endpoint]:
         ),
         Endpoint.read("topic summary", size, f"/api/topics/{s}/summary/", floor_target=1.5),
         Endpoint.read("thread summary", size, f"/api/threads/{p.thread}/summary/", floor_target=1.5),
+        # The embed pages (issue #16: within 2x the floor): a summary read drawn as HTML and as SVG.
+        Endpoint.read("embed widget page", size, f"/embed/topics/{s}/"),
+        Endpoint.read("stance badge", size, f"/api/topics/{s}/badge.svg"),
         Endpoint.read("best, deep page by next", size, p.deep_next, table="discussions_reply"),
         # A word of nearly every demo reply: the dearest search there is (the issue's target is 3x the floor).
         Endpoint.read(

@@ -93,6 +93,13 @@ CONDITIONAL_GET = [
     ),
 ]
 
+# A stance badge's GET (an image other sites show): conditional on its ETag alone, cacheable for a minute.
+BADGE_CONDITIONAL_GET = [
+    _header("If-None-Match", "The ETag of the badge fetched last: unchanged, it answers 304 with no body."),
+    _header("ETag", "Send it back in If-None-Match.", answered=True, always=True),
+    _header("Cache-Control", "`public, max-age=60`: any cache may keep it a minute.", answered=True, always=True),
+]
+
 # For the creating POSTs that replay their first answer to a retry (forum/idempotency.py), with errors(409).
 IDEMPOTENCY_KEY = _header(
     "Idempotency-Key",

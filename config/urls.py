@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/health/", HealthApi.as_view(), name="health"),
+    path("", include("discussions.embed_urls")),
     path("api-auth/", include("rest_framework.urls", namespace="rest_framework")),
     # Last: any other /api/ path is a JSON 404 even with DEBUG on, where Django would ignore
     # handler404 and draw its HTML debug page.

@@ -41,7 +41,7 @@ from discussions.serializers import (
     VoteInputSerializer,
     VoteResultSerializer,
 )
-from discussions.summary_cache import summary_cached
+from discussions.summary_cache import summary_cached, topic_summary_json
 from forum.idempotency import idempotent
 
 
@@ -147,13 +147,7 @@ class TopicViewSet(
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, slug=None):
         """How each stance of the topic is doing. Send If-None-Match with the last ETag to get 304."""
-        topic = selectors.topic_get(slug=slug)
-
-        def compute():
-            summary, last_modified = selectors.topic_summary(topic=topic)
-            return SummarySerializer(summary).data, last_modified
-
-        data, last_modified = summary_cached(topic_id=topic.pk, name="topic", compute=compute)
+        data, last_modified = topic_summary_json(topic=selectors.topic_get(slug=slug))
         return _conditional(request, data, last_modified)
 
     @extend_schema(

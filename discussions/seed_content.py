@@ -17,6 +17,9 @@ TOPIC = {
         "for the testers, admiration for the quality of the clips, and worry about how easily a pre-release tool "
         "had been opened up."
     ),
+    # The article the debate sits under (an illustrative address on a reserved domain): GET /api/embed/?url=
+    # finds the topic by it, and the widget can be embedded there.
+    "source_url": "https://news.example.org/2024/11/sora-early-testers-open-access-open-letter",
 }
 
 # Listed in this order on the topic page.

@@ -28,6 +28,7 @@ class TopicSerializer(serializers.ModelSerializer):
             "thread_count",
             "reply_count",
             "is_locked",
+            "source_url",
             "created_at",
         ]
         read_only_fields = fields  # an answer (the inputs are below), every field always in it
@@ -45,12 +46,25 @@ class TopicCreateInputSerializer(serializers.Serializer):
     question = TextField(max_length=BODY_MAX_LENGTH)
     description = TextField(required=False, allow_blank=True, default="")
     stances = StanceInputSerializer(many=True, min_length=2)
+    source_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="The article this debate sits under (http or https); blank for none. Unique after normalising.",
+    )
 
 
 class TopicUpdateInputSerializer(serializers.Serializer):
     title = TextField(max_length=TITLE_MAX_LENGTH, required=False)
     question = TextField(max_length=BODY_MAX_LENGTH, required=False)
     description = TextField(required=False, allow_blank=True)
+    source_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="The article this debate sits under (http or https); blank for none. Unique after normalising.",
+    )
     is_locked = serializers.BooleanField(
         required=False,
         help_text="Moderators only (403 otherwise, even unchanged); a change lands in the moderation log.",
@@ -384,3 +398,35 @@ class SearchPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = SearchResultSerializer(many=True)
+
+
+class EmbedQuerySerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000, help_text="The article's address, as the reader's browser has it.")
+
+
+class EmbedSerializer(serializers.Serializer):
+    topic = TopicSerializer()
+    summary = SummarySerializer()
+    url = serializers.CharField(help_text="The article's address as the topic records it.")
+    widget_url = serializers.URLField(help_text="The widget page to put in an iframe.")
+
+
+class OEmbedQuerySerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000, help_text="An article's address, or a widget page's.")
+    maxwidth = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
+    maxheight = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
+    format = serializers.CharField(
+        required=False, max_length=20, help_text="`json` (the default); anything else, `xml` among it, is a 501."
+    )
+
+
+class OEmbedSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="Always `rich`.")
+    version = serializers.CharField(help_text="Always `1.0`.")
+    title = serializers.CharField()
+    provider_name = serializers.CharField()
+    provider_url = serializers.URLField()
+    cache_age = serializers.IntegerField()
+    html = serializers.CharField(help_text="The iframe to insert.")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()

@@ -12,6 +12,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from discussions.selectors import topic_summary
+from discussions.serializers import SummarySerializer
+
 log = logging.getLogger(__name__)
 
 
@@ -62,3 +65,13 @@ def summary_cached(*, topic_id: int, name: str, compute):
     except Exception:
         log.exception("could not cache the summary of topic %s", topic_id)
     return value
+
+
+def topic_summary_json(*, topic) -> tuple[dict, object]:
+    """The topic's summary as GET /api/topics/{slug}/summary/ answers it, and its last-modified time, cached."""
+
+    def compute():
+        summary, last_modified = topic_summary(topic=topic)
+        return SummarySerializer(summary).data, last_modified
+
+    return summary_cached(topic_id=topic.pk, name="topic", compute=compute)

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from config.api_root import ApiRootView
 from discussions.apis import FlagApi, ProfileApi, ReplyViewSet, SearchApi, ThreadViewSet, TopicViewSet
+from discussions.embed_apis import BadgeApi, EmbedApi, OEmbedApi
 from discussions.live.views import me_events, topic_events
 
 # The API root lists forum's endpoints too, so it is the project's view rather than the router's own.
@@ -20,6 +21,9 @@ urlpatterns = [
     *router.urls,
     path("replies/<int:pk>/flag/", FlagApi.as_view(), name="reply-flag"),
     path("search/", SearchApi.as_view(), name="search"),
+    path("embed/", EmbedApi.as_view(), name="embed"),
+    path("oembed/", OEmbedApi.as_view(), name="oembed"),
+    re_path(r"^topics/(?P<slug>[-a-zA-Z0-9_]+)/badge\.svg$", BadgeApi.as_view(), name="topic-badge"),
     # The characters Django's username validator allows; anything else (a NUL, a slash) is a plain 404.
     re_path(r"^users/(?P<username>[\w.@+-]{1,150})/$", ProfileApi.as_view(), name="user-profile"),
 ]

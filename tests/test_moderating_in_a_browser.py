@@ -1,54 +1,21 @@
 """A moderator in a real browser: log in to the admin, hide a reply, see the topic's balance redrawn."""
 
 import importlib
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 
 from discussions import services as discussion_services
+from tests.support.browser import chrome
 from tests.support.factories import PASSWORD, UserFactory, make_reply
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "var" / "admin-hide-reply.png"
 
 
-def _chrome():
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        reason = "Debian's chromium and chromium-driver are not installed (make browser-deps)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)  # CI installs them; missing there is a broken set-up, not a skip
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    # The flags that keep a root, headless Chromium off the network and quiet on this machine.
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,1600",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations land in the console log
-    browser = webdriver.Chrome(service=Service(driver), options=options)
-    browser.implicitly_wait(5)
-    return browser
-
-
 @pytest.fixture
 def browser():
-    driver = _chrome()
+    driver = chrome()
     yield driver
     driver.quit()
 

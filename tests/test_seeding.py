@@ -122,3 +122,16 @@ def test_seeding_beside_a_topic_that_reuses_the_stance_slugs():
     other.refresh_from_db()
     assert (other.thread_count, other.reply_count) == (0, 0)
     assert Thread.objects.filter(topic=topic).count() == len(seed_content.THREADS)
+
+
+def test_the_seeded_debate_sits_under_its_article_and_an_operators_choice_is_kept(db, client):
+    seed()
+    article = seed_content.TOPIC["source_url"]
+    assert client.get("/api/embed/", {"url": article + "/?utm_source=share"}).json()["topic"]["slug"] == "sora-leak"
+
+    Topic.objects.filter(slug="sora-leak").update(source_url="https://elsewhere.example/a", source_key="x")
+    seed()
+    assert Topic.objects.get(slug="sora-leak").source_url == "https://elsewhere.example/a"
+    Topic.objects.filter(slug="sora-leak").update(source_url="", source_key=None)  # as seeded before #16
+    seed()
+    assert Topic.objects.get(slug="sora-leak").source_url == article

@@ -37,6 +37,21 @@ CORS_ALLOW_CREDENTIALS = False
 # Browsers may reuse a preflight's answer this long (seconds); a changed list reaches them within the hour.
 CORS_PREFLIGHT_MAX_AGE = 60 * 60
 
+# --- Embedding the debate under an article (docs/embedding.md) -------------------------------
+# Sites (scheme://host[:port]) that may frame the widget and read /api/embed/ and /api/oembed/ from a browser,
+# beside those the admin lists (Embed origins). Everything else is refused: frame-ancestors 'none'.
+EMBED_ALLOWED_ORIGINS = [origin.lower() for origin in env_origins("EMBED_ALLOWED_ORIGINS")]
+# The admin's list is read at most once this often per cache (seconds): a change made in the admin applies at
+# once where the cache is shared (Redis) and in the admin's own process, everywhere else within this time.
+EMBED_ORIGINS_CACHE_SECONDS = env_int("EMBED_ORIGINS_CACHE_SECONDS", 60, minimum=0)
+# Where the widget's "Join the debate" link goes; {slug} is the topic's. A path is on this service.
+EMBED_JOIN_URL = env_str("EMBED_JOIN_URL", "/api/threads/?topic={slug}")
+if "{slug}" not in EMBED_JOIN_URL or not EMBED_JOIN_URL.startswith(("/", "https://", "http://")):
+    raise ImproperlyConfigured(
+        f"EMBED_JOIN_URL={EMBED_JOIN_URL!r}: use a path or an http(s) URL holding {{slug}}, "
+        "e.g. https://forum.example/t/{slug}."
+    )
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

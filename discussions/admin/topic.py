@@ -7,8 +7,10 @@ from django.db import transaction
 
 from discussions import selectors, services
 from discussions.admin.charts import DAYS, stance_balance_svg
+from discussions.embedding import source_key
 from discussions.models import DailyTally, Stance, Topic
 from forum.admin.base import DeskMixin, ServiceErrorsAsMessages, Unchanged, label
+from forum.errors import Invalid
 
 
 class StanceInline(admin.TabularInline):
@@ -28,7 +30,24 @@ class StanceInline(admin.TabularInline):
         return False  # replies, votes and tallies point at their stance
 
 
-class TopicAddForm(forms.ModelForm):
+class SourceUrlForm(forms.ModelForm):
+    """The article's address is checked here as the service will, so a refusal keeps what was typed."""
+
+    def clean_source_url(self):
+        url = self.cleaned_data.get("source_url", "").strip()
+        if not url:
+            return ""
+        try:
+            key = source_key(url, field="source_url")
+        except Invalid as exc:
+            raise ValidationError(exc.errors["source_url"]) from None
+        clash = Topic.objects.filter(source_key=key).exclude(pk=self.instance.pk).first()
+        if clash is not None:
+            raise ValidationError(f"Topic {clash.slug} already sits under this article ({key}).")
+        return url
+
+
+class TopicAddForm(SourceUrlForm):
     """A new topic with its stances, created by discussions.services.topic_create."""
 
     stances = forms.CharField(
@@ -38,7 +57,7 @@ class TopicAddForm(forms.ModelForm):
 
     class Meta:
         model = Topic
-        fields = ["slug", "title", "question", "description"]
+        fields = ["slug", "title", "question", "description", "source_url"]
 
     def clean_stances(self):
         parsed = []
@@ -59,9 +78,18 @@ class TopicAddForm(forms.ModelForm):
 
 @admin.register(Topic)
 class TopicAdmin(ServiceErrorsAsMessages, DeskMixin, admin.ModelAdmin):
-    list_display = ["slug", "title", "thread_count", "reply_count", "participant_count", "is_locked", "created_at"]
+    list_display = [
+        "slug",
+        "title",
+        "source_url",
+        "thread_count",
+        "reply_count",
+        "participant_count",
+        "is_locked",
+        "created_at",
+    ]
     list_filter = ["is_locked"]
-    search_fields = ["slug", "title", "question"]
+    search_fields = ["slug", "title", "question", "source_url"]
     actions = ["lock", "unlock"]
     inlines = [StanceInline]
     readonly_fields = [
@@ -78,9 +106,9 @@ class TopicAdmin(ServiceErrorsAsMessages, DeskMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return [(None, {"fields": ["slug", "title", "question", "description", "stances"]})]
+            return [(None, {"fields": ["slug", "title", "question", "description", "source_url", "stances"]})]
         return [
-            (None, {"fields": ["slug", "title", "question", "description", "is_locked"]}),
+            (None, {"fields": ["slug", "title", "question", "description", "source_url", "is_locked"]}),
             ("Stance balance", {"fields": ["stance_balance"]}),
             (
                 "Counters",
@@ -99,8 +127,7 @@ class TopicAdmin(ServiceErrorsAsMessages, DeskMixin, admin.ModelAdmin):
         return self.inlines if obj is not None else []
 
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = TopicAddForm
+        kwargs["form"] = TopicAddForm if obj is None else SourceUrlForm
         return super().get_form(request, obj, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -112,6 +139,7 @@ class TopicAdmin(ServiceErrorsAsMessages, DeskMixin, admin.ModelAdmin):
                 title=data["title"],
                 question=data["question"],
                 description=data["description"],
+                source_url=data["source_url"],
             )
             return
         topic = services.topic_create(
@@ -120,6 +148,7 @@ class TopicAdmin(ServiceErrorsAsMessages, DeskMixin, admin.ModelAdmin):
             title=data["title"],
             question=data["question"],
             description=data["description"],
+            source_url=data["source_url"],
             stances=data["stances"],
         )
         obj.pk, obj.created_at = topic.pk, topic.created_at

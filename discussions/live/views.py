@@ -9,6 +9,7 @@ from collections import Counter
 from functools import partial
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
@@ -95,6 +96,10 @@ async def _frames(subscriber: Subscriber, after: int | None, missed, release):
 
 
 def _open_stream(request, subscriber: Subscriber, after: int | None, missed):
+    if not isinstance(request, ASGIRequest):
+        # Under a WSGI server (Django's test live server, SERVER=sync) a stream would hold a worker, and the
+        # hub would have no event loop that outlives the request.
+        return _error(501, {"detail": "Event streams need an ASGI server: make run or make serve."})
     address = request.META.get("REMOTE_ADDR", "")
     if _open[address] >= settings.STREAM_MAX_PER_ADDRESS:
         return _error(

@@ -14,12 +14,14 @@ from discussions.models.debate import (
     Topic,
     Vote,
 )
+from discussions.models.embedding import EmbedOrigin
 from discussions.models.live import Event
 from discussions.models.notifications import Notification, NotificationInbox, ThreadSubscription
 
 __all__ = [
     "VISIBLE_ONLY",
     "DailyTally",
+    "EmbedOrigin",
     "Event",
     "Flag",
     "Notification",

@@ -22,6 +22,12 @@ class Topic(models.Model):
     reply_count = models.PositiveIntegerField(default=0, editable=False)
     participant_count = models.PositiveIntegerField(default=0, editable=False)
     shift_count = models.PositiveIntegerField(default=0, editable=False, help_text="Changes of declared position.")
+    # The article this debate sits under, as staff wrote it; source_key is its normalised form (discussions/
+    # embedding.py), unique, what GET /api/embed/?url= looks up. Both set by the topic services only.
+    source_url = models.CharField(
+        max_length=2000, blank=True, default="", help_text="The article's address; readers' variants find it too."
+    )
+    source_key = models.CharField(max_length=2000, null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,6 +4,7 @@ They check the actor (suspension, rights), write, move the maintained counters a
 log in that transaction, and raise forum.errors exceptions. The names below are the whole public surface.
 """
 
+from discussions.services.embed_origins import embed_origin_add, embed_origin_remove, embed_origin_update
 from discussions.services.flags import flag_create, flag_dismiss, flag_resolve
 from discussions.services.moderation import reply_hide, reply_restore, reply_stance_change
 from discussions.services.positions import position_set
@@ -13,6 +14,9 @@ from discussions.services.topics import topic_create, topic_lock, topic_update
 from discussions.services.votes import vote_cast, vote_retract
 
 __all__ = [
+    "embed_origin_add",
+    "embed_origin_remove",
+    "embed_origin_update",
     "flag_create",
     "flag_dismiss",
     "flag_resolve",

@@ -26,6 +26,8 @@ class Command(BaseCommand):
             if topic_created:
                 services.topic_create(actor=None, **topic_spec, stances=seed_content.STANCES)
             topic = Topic.objects.get(slug=topic_spec["slug"])
+            if not topic.source_url:  # seeded before topics knew their article; an operator's choice is kept
+                services.topic_update(actor=None, topic=topic, source_url=topic_spec["source_url"])
             created = present = 0
             for spec in seed_content.THREADS:
                 # Each thread and each reply is its service's own transaction; a crash leaves whole posts, and a
