@@ -96,6 +96,10 @@ class Hub:
         self._poll_until = 0.0  # after an outage, writers may still skip Redis this long: poll meanwhile
         self._tasks: list[asyncio.Task] = []
         self._started = asyncio.Lock()
+        # Held while a batch is handed out and the cursor moved: a stream joins before a batch (and gets it
+        # live) or after (and its replay reaches the new cursor), never halfway through.
+        self._turn = asyncio.Lock()
+        self._failures = 0
 
     # Streams joining and leaving.
 
@@ -104,11 +108,12 @@ class Hub:
             if not self._tasks:
                 self.cursor = (await db(feeds.outbox_bounds))[1]
                 self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._listen())]
-        subscriber.start = self.cursor
-        if subscriber.topic_id is not None:
-            self.topics[subscriber.topic_id].add(subscriber)
-        if subscriber.user_id is not None:
-            self.users[subscriber.user_id].add(subscriber)
+        async with self._turn:
+            subscriber.start = self.cursor
+            if subscriber.topic_id is not None:
+                self.topics[subscriber.topic_id].add(subscriber)
+            if subscriber.user_id is not None:
+                self.users[subscriber.user_id].add(subscriber)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -133,7 +138,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database hiccup: the next round reads again from the same cursor
-                log.exception("live: reading the outbox failed; retrying")
+                log.exception("live: reading or sending the outbox failed; retrying")
                 await asyncio.sleep(1.0)
 
     async def _wait(self) -> None:
@@ -153,10 +158,23 @@ class Hub:
             rows = await db(feeds.events_after, self.cursor, BATCH)
             ready = self._in_order(rows)
             if ready:
-                self.cursor = ready[-1].id
-                await self._dispatch(ready)
+                async with self._turn:
+                    await self._handed_out(ready)
             if len(rows) < BATCH or len(ready) < len(rows):
                 return
+
+    async def _handed_out(self, ready: list[feeds.Row]) -> None:
+        """Dispatch a batch, then move the cursor past it; a batch that fails three times running is passed
+        (logged): one bad event must not stop every stream."""
+        try:
+            await self._dispatch(ready)
+        except Exception:
+            self._failures += 1
+            if self._failures < 3:
+                raise
+            log.exception("live: events %s to %s could not be sent; passing them", ready[0].id, ready[-1].id)
+        self._failures = 0
+        self.cursor = ready[-1].id
 
     def _in_order(self, rows: list[feeds.Row]) -> list[feeds.Row]:
         """The rows that follow the cursor without a gap, or past a gap open longer than GAP_GRACE."""
@@ -193,6 +211,10 @@ class Hub:
         self._send(self.topics.get(topic_id, ()), frames)
 
     async def _flush_due(self) -> None:
+        async with self._turn:
+            await self._flush_all_due()
+
+    async def _flush_all_due(self) -> None:
         now = time.monotonic()
         for topic_id, pending in list(self.pending.items()):
             if topic_id not in self.topics:

@@ -51,5 +51,6 @@ def _publish() -> None:
 
 
 def outbox_grown() -> None:
-    """Wake the streams once the current transaction commits (nothing if it rolls back)."""
-    transaction.on_commit(_publish)
+    """Wake the streams once the current transaction commits (nothing if it rolls back); once per commit."""
+    if not any(callback is _publish for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(_publish)
