@@ -16,7 +16,7 @@ from discussions.audit import tallies_audit
 from discussions.models import Reply, Vote
 from tests.support.clients import client_for
 from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
-from tests.support.redis import free_port, redis_start
+from tests.support.redis import free_port, redis_running
 from tests.support.threads import run_in_threads
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -28,13 +28,8 @@ ROUNDS = 8  # each round: one reply posted, one vote cast
 @pytest.fixture
 def redis_server():
     """A throwaway redis-server on a free port; yields its process and port, killed at the end."""
-    port = free_port()
-    process = redis_start(port)
-    yield process, port
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGCONT)  # a stalled one must wake to die
-        process.kill()
-    process.wait(timeout=10)
+    with redis_running() as (process, port):
+        yield process, port
 
 
 def point_cache_at(settings, port: int) -> None:

@@ -6,7 +6,7 @@ import threading
 import httpx
 import pytest
 
-from tests.support.live import Node, Stream, _manage, data, live_database, person
+from tests.support.live import Stream, data, live_node, manage, person
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -15,20 +15,13 @@ TOPIC = "sora-leak"
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("live")
-    with live_database(directory) as url:
-        node = Node(
-            url,
-            directory / "node.log",
-            STREAM_HEARTBEAT_SECONDS="1",
-            STREAM_MAX_PER_ADDRESS="3",
-            STREAM_COALESCE_SECONDS="1",
-        )
-        node.url = url
-        try:
-            yield node
-        finally:
-            node.stop()
+    with live_node(
+        tmp_path_factory.mktemp("live"),
+        STREAM_HEARTBEAT_SECONDS="1",
+        STREAM_MAX_PER_ADDRESS="3",
+        STREAM_COALESCE_SECONDS="1",
+    ) as node:
+        yield node
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +83,7 @@ def test_a_reconnecting_client_gets_what_it_missed_in_order_then_the_summary(nod
 
 def test_an_id_no_longer_kept_or_never_written_gets_reset(node, writer, thread_id):
     post(node, writer, thread_id, "Pruned soon.")
-    _manage(node.url, "prune_events", "--days", "0")  # keeps only the newest row
+    manage(node.url, "prune_events", "--days", "0")  # keeps only the newest row
 
     for since in ("1", "999999999"):
         stream = Stream(events_url(node, since=since))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import chrome
-from tests.support.live import Node, live_database, person
+from tests.support.live import live_node, person
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -16,13 +16,8 @@ SCREENSHOT = Path(__file__).resolve().parent.parent / "var" / "live-widget.png"
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("live")
-    with live_database(directory) as url:
-        node = Node(url, directory / "node.log", STREAM_COALESCE_SECONDS="0.2")
-        try:
-            yield node
-        finally:
-            node.stop()
+    with live_node(tmp_path_factory.mktemp("live"), STREAM_COALESCE_SECONDS="0.2") as node:
+        yield node
 
 
 @pytest.fixture

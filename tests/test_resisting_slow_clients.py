@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from tests.support.live import Node, live_database
+from tests.support.live import live_node
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,8 +33,7 @@ def dribble(port: int, stop: threading.Event, opened: list) -> None:
 
 
 def test_fifty_slow_clients_do_not_stop_the_node(tmp_path):
-    with live_database(tmp_path) as url:
-        node = Node(url, tmp_path / "node.log", WEB_CONCURRENCY="2")
+    with live_node(tmp_path, WEB_CONCURRENCY="2") as node:
         stop, opened = threading.Event(), []
         dribblers = [threading.Thread(target=dribble, args=(node.port, stop, opened)) for _ in range(SLOW_CLIENTS)]
         try:
@@ -56,4 +55,3 @@ def test_fifty_slow_clients_do_not_stop_the_node(tmp_path):
             stop.set()
             for thread in dribblers:
                 thread.join(timeout=5)
-            node.stop()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.live import Node, Stream, data, live_database, person
-from tests.support.redis import free_port, redis_start
+from tests.support.redis import redis_running, redis_start
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -32,12 +32,8 @@ def post(node, token, thread_id, body):
 
 @pytest.fixture
 def redis_port():
-    port = free_port()
-    process = redis_start(port)
-    yield port, process
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=10)
+    with redis_running() as (process, port):
+        yield port, process
 
 
 @pytest.mark.parametrize("way", WAYS)

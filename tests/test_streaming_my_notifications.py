@@ -10,20 +10,15 @@ from django.utils import timezone
 
 from forum.models import ApiToken
 from forum.tickets import TicketRefused, stream_ticket_issue, stream_ticket_user
-from tests.support.live import Node, Stream, data, live_database, person
+from tests.support.live import Stream, data, live_node, person
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("live")
-    with live_database(directory) as url:
-        node = Node(url, directory / "node.log", STREAM_HEARTBEAT_SECONDS="1")
-        try:
-            yield node
-        finally:
-            node.stop()
+    with live_node(tmp_path_factory.mktemp("live"), STREAM_HEARTBEAT_SECONDS="1") as node:
+        yield node
 
 
 def me_events(node, **query) -> httpx.URL:

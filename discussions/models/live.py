@@ -6,6 +6,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+def _reference(model: str, **options) -> models.ForeignKey:
+    """A reference with neither a constraint nor an index: the rows pointed at are never deleted."""
+    return models.ForeignKey(
+        model, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+", **options
+    )
+
+
 class Event(models.Model):
     """A change to a topic (public) or to one user's inbox (private, `user` set); streams replay these by id.
 
@@ -31,47 +38,12 @@ class Event(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    topic = models.ForeignKey(
-        "discussions.Topic",
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    thread = models.ForeignKey(
-        "discussions.Thread",
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    reply = models.ForeignKey(
-        "discussions.Reply",
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-        help_text="Who acted; null for the system.",
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-        help_text="The one reader a private event is for; null for a topic's public event.",
+    topic = _reference("discussions.Topic")
+    thread = _reference("discussions.Thread")
+    reply = _reference("discussions.Reply")
+    actor = _reference(settings.AUTH_USER_MODEL, help_text="Who acted; null for the system.")
+    user = _reference(
+        settings.AUTH_USER_MODEL, help_text="The one reader a private event is for; null for a topic's public event."
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -51,7 +51,7 @@ def live_database(directory: Path):
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _manage(url: str, *args: str) -> None:
+def manage(url: str, *args: str) -> None:
     env = _env(url)
     result = subprocess.run(
         [str(ROOT / ".venv/bin/python"), "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
@@ -60,10 +60,10 @@ def _manage(url: str, *args: str) -> None:
 
 
 def _seed(url: str) -> None:
-    _manage(url, "migrate", "-v0")
-    _manage(url, "seed_debate")
+    manage(url, "migrate", "-v0")
+    manage(url, "seed_debate")
     # A second topic with the same stance slugs: a stream must never mix them up.
-    _manage(url, "seed_demo", "--topic", "rival", "--users", "3", "--threads", "2", "--replies", "6", "--votes", "6")
+    manage(url, "seed_demo", "--topic", "rival", "--users", "3", "--threads", "2", "--replies", "6", "--votes", "6")
 
 
 def _env(url: str, **extra) -> dict:
@@ -115,6 +115,18 @@ class Node:
     def api(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Token {token}"} if token else {}
         return httpx.Client(base_url=self.base, headers=headers, timeout=10)
+
+
+@contextlib.contextmanager
+def live_node(directory: Path, **settings):
+    """A seeded database of its own and one node serving it, for the block (`node.url` is the database)."""
+    with live_database(directory) as url:
+        node = Node(url, directory / "node.log", **settings)
+        node.url = url
+        try:
+            yield node
+        finally:
+            node.stop()
 
 
 def person(node: Node, username: str) -> str:

@@ -1,6 +1,9 @@
 """Throwaway Redis servers for the fault tests: each on a port of its own, never the shared one."""
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -31,3 +34,17 @@ def redis_start(port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.05)
     return process
+
+
+@contextlib.contextmanager
+def redis_running():
+    """A throwaway redis-server on a free port while the block runs: (process, port); killed afterwards."""
+    port = free_port()
+    process = redis_start(port)
+    try:
+        yield process, port
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)  # a stalled one must wake to die
+            process.kill()
+        process.wait(timeout=10)
