@@ -138,6 +138,9 @@ def thread_for_summary(*, pk) -> Thread:
         thread_id = int(pk)
     except (TypeError, ValueError):
         raise Http404 from None
+    low, high = connection.ops.integer_field_range(Thread._meta.pk.get_internal_type())
+    if not low <= thread_id <= high:  # as the ORM's own lookups do: no such row (the join condition would overflow)
+        raise Http404("No such thread.")
     stances = list(
         _stances_with_tallies(Stance.objects.filter(topic__threads=thread_id), thread_id=thread_id).annotate(
             thread_participants=F("topic__threads__participant_count")
