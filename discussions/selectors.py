@@ -5,7 +5,7 @@ import functools
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connections, router
 from django.db.models import F, FilteredRelation, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -138,7 +138,7 @@ def thread_for_summary(*, pk) -> Thread:
         thread_id = int(pk)
     except (TypeError, ValueError):
         raise Http404 from None
-    low, high = connection.ops.integer_field_range(Thread._meta.pk.get_internal_type())
+    low, high = connections[router.db_for_read(Thread)].ops.integer_field_range(Thread._meta.pk.get_internal_type())
     if not low <= thread_id <= high:  # as the ORM's own lookups do: no such row (the join condition would overflow)
         raise Http404("No such thread.")
     stances = list(
@@ -151,7 +151,9 @@ def thread_for_summary(*, pk) -> Thread:
     topic = stances[0].topic
     # Only what a summary reads of the thread row; any other field loads if ever asked for.
     thread = Thread.from_db(
-        connection.alias, ["id", "topic_id", "participant_count"], [thread_id, topic.pk, stances[0].thread_participants]
+        stances[0]._state.db,
+        ["id", "topic_id", "participant_count"],
+        [thread_id, topic.pk, stances[0].thread_participants],
     )
     thread.topic = topic
     thread.summary_stances = stances
@@ -183,10 +185,10 @@ _SUMMARY_REPLY_FIELDS = (
 
 
 @functools.cache
-def _summary_replies_sql(vendor: str, stance_parts: int, in_thread: bool, persuasive: bool) -> str:
+def _summary_replies_sql(alias: str, stance_parts: int, in_thread: bool, persuasive: bool) -> str:
     """One statement: the best replies of each stance, then (topic summary) the most persuasive ones, each
-    part a LIMITed scan of its own index, told apart by a leading `part` number. Cached per vendor (its quoting)."""
-    quote = connection.ops.quote_name
+    part a LIMITed scan of its own index, told apart by a leading `part` number. Cached per database (its quoting)."""
+    quote = connections[alias].ops.quote_name
     reply, user = quote(Reply._meta.db_table), quote(get_user_model()._meta.db_table)
     columns = ", ".join(f"r.{quote(Reply._meta.get_field(name).column)}" for name in _SUMMARY_REPLY_FIELDS)
     # The state as a literal rather than a parameter: the partial indexes (visible replies only) then match.
@@ -214,7 +216,9 @@ def _summary_replies_sql(vendor: str, stance_parts: int, in_thread: bool, persua
 
 def _summary_replies(*, topic: Topic, stances: list[Stance], thread_id: int | None, persuasive: bool):
     """The best replies of each stance (by slug) and, if asked, the most persuasive ones: rows for ReplySerializer."""
-    sql = _summary_replies_sql(connection.vendor, len(stances), thread_id is not None, persuasive)
+    # Raw SQL goes to the connection the router gives reads (a replica when there is one), as the ORM's would.
+    connection = connections[router.db_for_read(Reply)]
+    sql = _summary_replies_sql(connection.alias, len(stances), thread_id is not None, persuasive)
     params = []
     for stance in stances:
         params += [*([thread_id] if thread_id is not None else []), stance.pk]
