@@ -58,12 +58,31 @@ class ThrottledWrites:
         return [ScopedRateThrottle()]
 
 
+class _Rendered(Response):
+    """A Response whose JSON is rendered already (the ETag hashed those bytes): sent as it is, not rendered again."""
+
+    def __init__(self, data, body: bytes):
+        super().__init__(data)
+        self.rendered_json = body
+
+    @property
+    def rendered_content(self):
+        renderer = getattr(self, "accepted_renderer", None)
+        # The bytes are what this renderer would make, unless the client asked for another renderer or an indent.
+        plain = type(renderer) is JSONRenderer
+        if plain and renderer.get_indent(self.accepted_media_type, self.renderer_context) is None:
+            self["Content-Type"] = renderer.media_type  # as Response sets it for a renderer without a charset
+            return self.rendered_json
+        return super().rendered_content
+
+
 def _conditional(request, data, last_modified):
     """Answer 304 when the client's ETag (or date) still matches; summaries are polled."""
-    etag = f'"{hashlib.sha256(JSONRenderer().render(data)).hexdigest()[:40]}"'
+    body = JSONRenderer().render(data)
+    etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
     timestamp = int(last_modified.timestamp()) if last_modified else None
     not_modified = get_conditional_response(request, etag=etag, last_modified=timestamp)
-    response = not_modified if not_modified is not None else Response(data)
+    response = not_modified if not_modified is not None else _Rendered(data, body)
     response["ETag"] = etag
     if timestamp is not None:
         response["Last-Modified"] = http_date(timestamp)
@@ -147,7 +166,7 @@ class TopicViewSet(
     @action(detail=True, methods=["get"], permission_classes=[permissions.AllowAny])
     def summary(self, request, slug=None):
         """How each stance of the topic is doing. Send If-None-Match with the last ETag to get 304."""
-        data, last_modified = topic_summary_json(topic=selectors.topic_get(slug=slug))
+        data, last_modified = topic_summary_json(topic=selectors.topic_for_summary(slug=slug))
         return _conditional(request, data, last_modified)
 
     @extend_schema(
@@ -192,8 +211,9 @@ class TopicViewSet(
             data = _valid(PositionInputSerializer, request)
 
             def answer(position):
-                history = selectors.position_history(user=request.user, topic=position.topic)
-                previous = history[-2].stance.slug if len(history) > 1 else None
+                # The service hands back the current position with its topic and stance; only the one before it
+                # is read (one row of the history index), not the whole history.
+                previous = selectors.position_before(position=position)
                 return PositionSerializer(
                     {"stance": position.stance, "since": position.since, "previous": previous}
                 ).data
@@ -338,7 +358,7 @@ class ReplyViewSet(
                 parent_id=data["parent"],
                 on_written=on_written,
             ),
-            answer=lambda reply: ReplySerializer(selectors.reply_get(pk=reply.pk)).data,
+            answer=lambda reply: ReplySerializer(selectors.reply_written(reply=reply)).data,
         )
 
     # The services look the reply up themselves (visible only, row-locked), so these skip get_object().

@@ -1,14 +1,18 @@
 """Every read of the debate, with the joins its serializer needs, so lists cost a fixed number of queries."""
 
 import datetime
+import functools
+from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db import connections, router
+from django.db.models import F, FilteredRelation, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from discussions import search
-from discussions.models import DailyTally, Position, Reply, Stance, StanceTally, Thread, Topic
+from discussions.models import DailyTally, Position, Reply, Stance, Thread, Topic
 from forum.errors import Invalid
 
 TOP_REPLIES_PER_STANCE = 5
@@ -59,13 +63,6 @@ def thread_get(*, pk) -> Thread:
     return get_object_or_404(thread_list(), pk=pk)
 
 
-def thread_for_summary(*, pk) -> Thread:
-    return get_object_or_404(
-        Thread.objects.select_related("topic").prefetch_related(_stances_prefetch("topic__stances")),
-        pk=pk,
-    )
-
-
 def reply_list() -> QuerySet[Reply]:
     """Visible replies only (withdrawn and hidden ones are gone for readers), with the names ReplySerializer shows."""
     # The three names as columns of the same joins rather than select_related's three whole rows per reply:
@@ -100,23 +97,169 @@ def reply_get(*, pk) -> Reply:
     return get_object_or_404(reply_list(), pk=pk)
 
 
-def _top_replies(replies: QuerySet[Reply], stances: list[Stance]) -> dict:
-    # One small index scan per stance (stance, -wilson) rather than ranking every reply of the topic.
-    return {s.slug: list(replies.filter(stance=s).order_by("-wilson", "-id")[:TOP_REPLIES_PER_STANCE]) for s in stances}
+def reply_written(*, reply: Reply) -> Reply:
+    """The reply a service has just inserted, as reply_list() would read it, from what the service holds.
+
+    Its topic, stance and author are the instances the service wrote it with, so nothing is read again."""
+    reply.topic_slug, reply.stance_slug = reply.topic.slug, reply.stance.slug
+    reply.author_username = reply.author.username
+    return reply
 
 
-def _summary(*, topic: Topic, tallies: dict, participants: int, top: dict) -> dict:
-    """Shape maintained tallies (by stance id) into the stance summary."""
+# --- stance summaries ----------------------------------------------------------------------------
+# A summary reads two statements whatever the size of the debate: the stances with their tallies (and the
+# topic, or the thread), then every reply it shows in one UNION ALL of small index scans, as plain columns.
+
+TALLY_COUNTERS = ("replies", "participants", "upvotes", "downvotes", "positions", "updated_at")
+
+
+def _stances_with_tallies(stances: QuerySet[Stance], *, thread_id: int | None) -> QuerySet[Stance]:
+    """The stances in order, each with its tally's counters as `tally_<name>` (null where no tally row is yet)."""
+    scope = Q(tallies__thread=None) if thread_id is None else Q(tallies__thread_id=thread_id)
+    columns = {f"tally_{name}": F(f"tally__{name}") for name in TALLY_COUNTERS}
+    return (
+        stances.select_related("topic")
+        .annotate(tally=FilteredRelation("tallies", condition=scope), **columns)
+        .order_by("position", "id")
+    )
+
+
+def topic_for_summary(*, slug: str) -> Topic:
+    """The topic with `summary_stances`: its stances in order, each with its topic-wide tally; one query."""
+    stances = list(_stances_with_tallies(Stance.objects.filter(topic__slug=slug), thread_id=None))
+    topic = stances[0].topic if stances else topic_get(slug=slug)  # a topic has stances; 404 when there is none
+    topic.summary_stances = stances
+    return topic
+
+
+def thread_for_summary(*, pk) -> Thread:
+    """The thread (its id, topic and participant count) with `summary_stances` holding its own tallies; one query."""
+    try:
+        thread_id = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    low, high = connections[router.db_for_read(Thread)].ops.integer_field_range(Thread._meta.pk.get_internal_type())
+    if not low <= thread_id <= high:  # as the ORM's own lookups do: no such row (the join condition would overflow)
+        raise Http404("No such thread.")
+    stances = list(
+        _stances_with_tallies(Stance.objects.filter(topic__threads=thread_id), thread_id=thread_id).annotate(
+            thread_participants=F("topic__threads__participant_count")
+        )
+    )
+    if not stances:
+        raise Http404("No such thread.")
+    topic = stances[0].topic
+    # Only what a summary reads of the thread row; any other field loads if ever asked for.
+    thread = Thread.from_db(
+        stances[0]._state.db,
+        ["id", "topic_id", "participant_count"],
+        [thread_id, topic.pk, stances[0].thread_participants],
+    )
+    thread.topic = topic
+    thread.summary_stances = stances
+    return thread
+
+
+# The columns of a reply a summary shows (ReplySerializer's), then its author's name.
+_SUMMARY_REPLY_FIELDS = (
+    "id",
+    "thread_id",
+    "parent_id",
+    "author_id",
+    "body",
+    "body_html",
+    "mentions",
+    "quotes",
+    "stance_id",
+    "upvotes",
+    "downvotes",
+    "score",
+    "wilson",
+    "controversy",
+    "bridging",
+    "votes_by_stance",
+    "persuaded_count",
+    "created_at",
+    "updated_at",
+)
+
+
+@functools.cache
+def _summary_replies_sql(alias: str, stance_parts: int, in_thread: bool, persuasive: bool) -> str:
+    """One statement: the best replies of each stance, then (topic summary) the most persuasive ones, each
+    part a LIMITed scan of its own index, told apart by a leading `part` number. Cached per database (its quoting)."""
+    quote = connections[alias].ops.quote_name
+    reply, user = quote(Reply._meta.db_table), quote(get_user_model()._meta.db_table)
+    columns = ", ".join(f"r.{quote(Reply._meta.get_field(name).column)}" for name in _SUMMARY_REPLY_FIELDS)
+    # The state as a literal rather than a parameter: the partial indexes (visible replies only) then match.
+    base = (
+        f"SELECT {{part}} AS part, {columns}, u.{quote('username')} FROM {reply} r "
+        f"INNER JOIN {user} u ON u.{quote('id')} = r.{quote('author_id')} "
+        f"WHERE r.{quote('state')} = '{Reply.State.VISIBLE}'"
+    )
+    # A stance belongs to one topic: by stance alone, so the planner takes the (stance, -wilson) index, whose
+    # first five rows are the answer, rather than the topic's, filtered, which a small stance would read far into.
+    scope = f" AND r.{quote('thread_id')} = %s" if in_thread else ""
+    parts = [
+        f"{base.format(part=i)}{scope} AND r.{quote('stance_id')} = %s "
+        f"ORDER BY r.{quote('wilson')} DESC, r.{quote('id')} DESC LIMIT {TOP_REPLIES_PER_STANCE}"
+        for i in range(stance_parts)
+    ]
+    if persuasive:
+        parts.append(
+            f"{base.format(part=stance_parts)} AND r.{quote('topic_id')} = %s AND r.{quote('persuaded_count')} > 0 "
+            f"ORDER BY r.{quote('persuaded_count')} DESC, r.{quote('id')} DESC LIMIT {TOP_REPLIES_PER_STANCE}"
+        )
+    # Each part in its own subquery: SQLite allows ORDER BY and LIMIT in a compound statement's parts no other way.
+    return " UNION ALL ".join(f"SELECT * FROM ({sql}) AS p{i}" for i, sql in enumerate(parts))
+
+
+def _summary_replies(*, topic: Topic, stances: list[Stance], thread_id: int | None, persuasive: bool):
+    """The best replies of each stance (by slug) and, if asked, the most persuasive ones: rows for ReplySerializer."""
+    # Raw SQL goes to the connection the router gives reads (a replica when there is one), as the ORM's would.
+    connection = connections[router.db_for_read(Reply)]
+    sql = _summary_replies_sql(connection.alias, len(stances), thread_id is not None, persuasive)
+    params = []
+    for stance in stances:
+        params += [*([thread_id] if thread_id is not None else []), stance.pk]
+    if persuasive:
+        params.append(topic.pk)
+    fields = [Reply._meta.get_field(name) for name in _SUMMARY_REPLY_FIELDS]
+    # The ORM's own converters: SQLite hands dates and JSON back as text, PostgreSQL JSON as text too.
+    converters = [
+        (i, [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)], col)
+        for i, (field, col) in enumerate((f, f.get_col(Reply._meta.db_table)) for f in fields)
+    ]
+    converters = [(i, found, col) for i, found, col in converters if found]
+    slugs = {s.pk: s.slug for s in stances}
+    parts = [[] for _ in range(len(stances) + persuasive)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for part, *values, username in rows:
+        for i, found, col in converters:
+            for convert in found:
+                values[i] = convert(values[i], col, connection)
+        row = SimpleNamespace(**dict(zip(_SUMMARY_REPLY_FIELDS, values, strict=True)), author_username=username)
+        row.pk, row.topic_slug, row.stance_slug = row.id, topic.slug, slugs[row.stance_id]
+        parts[part].append(row)
+    # A compound statement keeps no order of its own: each part is put back in its index's order.
+    top = {s.slug: sorted(parts[i], key=lambda r: (-r.wilson, -r.id)) for i, s in enumerate(stances)}
+    shown = sorted(parts[-1], key=lambda r: (-r.persuaded_count, -r.id)) if persuasive else []
+    return top, shown
+
+
+def _summary(*, topic: Topic, stances: list[Stance], participants: int, top: dict) -> dict:
+    """Shape the stances' maintained tallies (`tally_*` columns) into the stance summary."""
     rows = []
-    for stance in topic.stances.all():
-        tally = tallies.get(stance.pk)
-        up, down = (tally.upvotes, tally.downvotes) if tally else (0, 0)
+    for stance in stances:
+        up, down = stance.tally_upvotes or 0, stance.tally_downvotes or 0
         rows.append(
             {
                 "stance": stance.slug,
                 "label": stance.label,
-                "replies": tally.replies if tally else 0,
-                "participants": tally.participants if tally else 0,
+                "replies": stance.tally_replies or 0,
+                "participants": stance.tally_participants or 0,
                 "upvotes": up,
                 "downvotes": down,
                 "score": up - down,
@@ -147,47 +290,50 @@ def _leading(rows: list[dict]) -> str | None:
     return leaders[0]["stance"] if len(leaders) == 1 else None
 
 
-def _last_modified(tallies, *reply_lists):
-    moments = [t.updated_at for t in tallies] + [r.updated_at for replies in reply_lists for r in replies]
+def _last_modified(stances, *reply_lists):
+    moments = [s.tally_updated_at for s in stances if s.tally_updated_at is not None]
+    moments += [r.updated_at for replies in reply_lists for r in replies]
     return max(moments, default=None)
 
 
 def topic_summary(*, topic: Topic) -> tuple[dict, object]:
-    """How each side of a topic is doing, read from maintained tallies; with its last-modified time."""
-    stances = list(topic.stances.all())
-    tallies = list(StanceTally.objects.filter(topic=topic, thread=None))
-    by_stance = {t.stance_id: t for t in tallies}
-    visible = reply_list().filter(topic=topic)
-    top = _top_replies(visible, stances)
-    persuasive = list(
-        visible.filter(persuaded_count__gt=0).order_by("-persuaded_count", "-id")[:TOP_REPLIES_PER_STANCE]
-    )
-    summary = _summary(topic=topic, tallies=by_stance, participants=topic.participant_count, top=top)
+    """How each side of a topic is doing, read from maintained tallies; with its last-modified time.
+
+    Give a topic from topic_for_summary() (two queries in all); any other topic is read again first."""
+    if not hasattr(topic, "summary_stances"):
+        topic = topic_for_summary(slug=topic.slug)
+    stances = topic.summary_stances
+    top, persuasive = _summary_replies(topic=topic, stances=stances, thread_id=None, persuasive=True)
+    summary = _summary(topic=topic, stances=stances, participants=topic.participant_count, top=top)
     for row, stance in zip(summary["stances"], stances, strict=True):
-        row["positions"] = by_stance[stance.pk].positions if stance.pk in by_stance else 0
+        row["positions"] = stance.tally_positions or 0
     summary["shifts"] = topic.shift_count
     summary["persuasive"] = persuasive
-    return summary, _last_modified(tallies, *top.values(), persuasive)
+    return summary, _last_modified(stances, *top.values(), persuasive)
 
 
 def thread_summary(*, thread: Thread) -> tuple[dict, object]:
-    """The same summary restricted to one thread's replies (positions belong to the topic, not here)."""
-    stances = list(thread.topic.stances.all())
-    tallies = list(StanceTally.objects.filter(thread=thread))
-    top = _top_replies(reply_list().filter(thread=thread), stances)
-    summary = _summary(
-        topic=thread.topic,
-        tallies={t.stance_id: t for t in tallies},
-        participants=thread.participant_count,
-        top=top,
-    )
+    """The same summary restricted to one thread's replies (positions belong to the topic, not here).
+
+    Give a thread from thread_for_summary()."""
+    stances = thread.summary_stances
+    top, _ = _summary_replies(topic=thread.topic, stances=stances, thread_id=thread.pk, persuasive=False)
+    summary = _summary(topic=thread.topic, stances=stances, participants=thread.participant_count, top=top)
     summary["thread"] = thread.pk
-    return summary, _last_modified(tallies, *top.values())
+    return summary, _last_modified(stances, *top.values())
 
 
 def common_ground(*, topic: Topic) -> QuerySet[Reply]:
     """Replies that voters of every stance rate up, by their bridging score."""
     return reply_list().filter(topic=topic, bridging__gt=0).order_by("-bridging", "-id")
+
+
+def position_before(*, position: Position) -> str | None:
+    """The stance slug of the user's position on the topic just before this one, or None: one row, by index."""
+    earlier = Position.objects.filter(user_id=position.user_id, topic_id=position.topic_id).filter(
+        Q(since__lt=position.since) | Q(since=position.since, id__lt=position.pk)
+    )
+    return earlier.order_by("-since", "-id").values_list("stance__slug", flat=True).first()
 
 
 def position_history(*, user, topic: Topic) -> list[Position]:

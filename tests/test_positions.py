@@ -235,7 +235,8 @@ def test_changing_position_costs_a_fixed_number_of_queries(topic, as_author, que
     # the counter moves: UPDATE both stances' tallies (locked in key order, no SELECT first); upsert of both
     # stances' day rows; UPDATE topic (one more shift);
     # 1 INSERT the outbox row (discussions/services/events.py);
-    # 1 the answer: the user's positions on the topic, for the previous one.
+    # 1 the answer: the stance of the position just before the one the service hands back (one row by the
+    # history index; the topic and stance of the answer are the service's own).
     with query_budget(6 + COUNTER_MOVES + 1):
         response = put(as_author, "pro-openai")
 

@@ -56,3 +56,19 @@ def test_a_page_of_replies_reads_the_same(debate):
 
 def test_the_json_keys_are_the_declared_fields(debate):
     assert list(ReplySerializer(selectors.reply_get(pk=debate[0].pk)).data) == ReplySerializer.Meta.fields
+
+
+def test_a_summary_shows_each_reply_as_its_detail_does(debate, anon, thread, other):
+    # The summaries read their replies as plain columns (one UNION ALL, the ORM's converters applied by hand):
+    # each must still be, key for key, what GET /api/replies/{id}/ gives.
+    root, answer = debate
+    services.position_set(actor=other, topic_slug="sora-leak", stance_slug="pro-tester", persuaded_by_id=answer.pk)
+    topic_summary = anon.get("/api/topics/sora-leak/summary/").json()
+    thread_summary = anon.get(f"/api/threads/{thread.pk}/summary/").json()
+
+    shown = [r for s in (topic_summary, thread_summary) for rows in s["top_replies"].values() for r in rows]
+    shown += topic_summary["persuasive"]
+    assert [r["id"] for r in topic_summary["persuasive"]] == [answer.pk]
+    assert {r["id"] for r in shown} == {thread.opening_reply_id, root.pk, answer.pk}
+    for reply in shown:
+        assert list(reply.items()) == list(anon.get(f"/api/replies/{reply['id']}/").json().items())

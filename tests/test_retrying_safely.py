@@ -99,17 +99,17 @@ def test_a_malformed_key_is_a_400_naming_the_header(as_author, thread, key):
     assert not Reply.objects.filter(body="Retried over a flaky link.").exists()
 
 
-def test_a_lost_read_before_the_answer_writes_nothing_and_the_retry_writes_once(as_author, thread, monkeypatch):
-    # The answer is built inside the write's transaction: if that read fails, the write rolls back with it
-    # and the 503 is true; the client's retry with the same key then writes the reply, once.
-    real = selectors.reply_get
+def test_a_lost_connection_building_the_answer_writes_nothing_and_the_retry_writes_once(as_author, thread, monkeypatch):
+    # The answer is built (and stored under the key) inside the write's transaction: if that fails, the write
+    # rolls back with it and the 503 is true; the client's retry with the same key then writes the reply, once.
+    real = selectors.reply_written
 
     def lost(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(selectors, "reply_get", lost)
+    monkeypatch.setattr(selectors, "reply_written", lost)
     failed = post(as_author, "/api/replies/", reply_body(thread), "k-4")
-    monkeypatch.setattr(selectors, "reply_get", real)
+    monkeypatch.setattr(selectors, "reply_written", real)
     retried = post(as_author, "/api/replies/", reply_body(thread), "k-4")
 
     assert failed.status_code == 503

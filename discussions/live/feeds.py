@@ -12,8 +12,8 @@ from django.db.models import Max, Min
 
 from discussions import selectors
 from discussions.models import Event, Notification, NotificationInbox, Topic
-from discussions.serializers import ReplySerializer, SummarySerializer, ThreadSerializer
-from discussions.summary_cache import summary_cached
+from discussions.serializers import ReplySerializer, ThreadSerializer
+from discussions.summary_cache import topic_summary_json
 
 _FIELDS = ("id", "kind", "topic_id", "thread_id", "reply_id", "actor_id", "user_id")
 
@@ -80,15 +80,10 @@ def threads_shown(thread_ids: list[int]) -> dict[int, dict]:
 @fresh
 def topic_summary(topic_id: int) -> dict | None:
     """The topic's summary JSON, from the summary cache when it has it (the REST view's own entry)."""
-    topic = selectors.topic_list().filter(pk=topic_id).first()
-    if topic is None:
+    slug = Topic.objects.filter(pk=topic_id).values_list("slug", flat=True).first()
+    if slug is None:
         return None
-
-    def compute():
-        summary, last_modified = selectors.topic_summary(topic=topic)
-        return SummarySerializer(summary).data, last_modified
-
-    return summary_cached(topic_id=topic_id, name="topic", compute=compute)[0]
+    return topic_summary_json(topic=selectors.topic_for_summary(slug=slug))[0]
 
 
 @fresh
