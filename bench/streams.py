@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench import load
+from bench import load, stacks
 from bench.summary import percentile_ms
 
 REST = (("floor: topic detail", "large"), ("replies (created_at)", "large"))  # timed without and with the streams
@@ -266,7 +266,7 @@ def run(serving, template: list[load.Endpoint], args) -> int:
     rest = {}
     drive = {"warmup": args.warmup, "requests": args.requests, "rounds": args.rounds, "clients": args.clients}
     # Every stream comes from 127.0.0.1: the per-address cap (per process) must let them all in.
-    with serving(SERVER="uvicorn", STREAM_MAX_PER_ADDRESS=str(args.streams + 10)) as node:
+    with serving(SERVER="uvicorn", STREAM_MAX_PER_ADDRESS=str(args.streams + 10), **stacks.ASGI) as node:
         rest["without"] = [found[key].fresh() for key in REST]
         load.drive(node.port, rest["without"], **drive)
         rss_before, processes = group_rss(node.group)
@@ -288,7 +288,7 @@ def run(serving, template: list[load.Endpoint], args) -> int:
             opened_in = streams.opened_in
         rest["after"] = [found[key].fresh() for key in REST]
         load.drive(node.port, rest["after"], **drive)
-        workers = node.workers
+        workers = f"{node.workers}; {stacks.held_connections()} database connections held at the end"
 
     print(
         f"\n== pass 'streams': {args.streams:,} topic streams on one node ({workers}), {len(opened):,} open "
