@@ -18,9 +18,10 @@ import subprocess
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
-from bench import load, plans, reads, report, writes
+from bench import load, plans, reads, report, stacks, streams, writes
 from bench.summary import bench_database, fresh_database, machine, setup_django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ APP_SETTINGS = [
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
     "DEBUG",
     "DJANGO_SETTINGS_MODULE",
+    "EVENTS_KEEP_DAYS",
     "LOGIN_ADDRESS_FAILURE_LIMIT",
     "LOGIN_FAILURE_LIMIT",
     "LOGIN_FAILURE_WINDOW",
@@ -50,6 +52,13 @@ APP_SETTINGS = [
     "REDIS_URL",
     "SECRET_KEY",
     "SQLITE_BUSY_TIMEOUT",
+    "STREAM_COALESCE_SECONDS",
+    "STREAM_HEARTBEAT_SECONDS",
+    "STREAM_MAX_PER_ADDRESS",
+    "STREAM_POLL_SECONDS",
+    "STREAM_REPLAY_LIMIT",
+    "STREAM_SAFETY_POLL_SECONDS",
+    "STREAM_TICKET_SECONDS",
     "SUMMARY_CACHE_SECONDS",
     "THROTTLE_FLAG",
     "THROTTLE_LOGIN",
@@ -71,6 +80,7 @@ LIFTED = {
 }
 LOCKED = "database is locked"
 SERVE_TIMEOUT = 300  # seconds for `make serve` to answer
+PASSES = ("db", "redis", "stacks", "streams")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -93,10 +103,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     load_.add_argument(
         "--passes",
-        default="db,redis",
-        help="db: no summary cache (every request reads the database); redis: REDIS_URL set, summaries cached "
-        "(default: both, in that order)",
+        default=",".join(PASSES),
+        help="db: no summary cache (every request reads the database); redis: REDIS_URL set, summaries cached; "
+        "stacks: a few requests under each serving stack, and beside slow clients (bench/stacks.py); streams: "
+        "open topic streams while clients write (bench/streams.py) (default: all four, in that order)",
     )
+    stacks.add_arguments(parser)
+    streams.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -160,7 +173,7 @@ def answers(port: int, path: str) -> bool:
         return False
 
 
-def serve(url: str, port: int, args, redis_url: str | None, log: Path) -> subprocess.Popen:
+def serve(url: str, port: int, args, redis_url: str | None, log: Path, extra: dict | None = None) -> subprocess.Popen:
     """`make serve` on the bench database, throttles lifted (the writers would hit them), until it answers."""
     kept = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
     # libpq's own variables (PGPASSWORD, PGSSLMODE…) stay: the seeding connected with them, so must the server.
@@ -177,6 +190,7 @@ def serve(url: str, port: int, args, redis_url: str | None, log: Path) -> subpro
         env["REDIS_URL"] = redis_url
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
+    env |= extra or {}  # the stacks and streams passes: SERVER, STREAM_MAX_PER_ADDRESS
     server = subprocess.Popen(
         ["make", "-s", "serve"],
         cwd=BASE_DIR,
@@ -210,6 +224,22 @@ def stop(server: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+
+
+@contextlib.contextmanager
+def serving(url: str, args, log: Path, locked: list, **extra):
+    """`make serve` without Redis, `extra` in its environment; yields a load.Node, then stops the server and
+    adds the log's "database is locked" lines to `locked`."""
+    from django.db import connection
+
+    connection.close()  # nothing of this process holds the database while the server runs (SQLite's lock)
+    port = free_port(args.port)
+    server = serve(url, port, args, None, log, extra)
+    try:
+        yield load.Node(port, server.pid, workers_of(log))
+    finally:
+        stop(server)
+        locked.append(sum(LOCKED in line for line in log.read_text().splitlines()))
 
 
 def workers_of(log: Path) -> str:
@@ -254,8 +284,11 @@ def prepare(args) -> tuple[dict, list[load.Endpoint]]:
         step(f"{size}: followed `next` to page {p.deep_number:,} in {took:.1f} s in-process")
     measured = reads.reads("small", picks["small"]) + reads.reads("large", picks["large"])
     write_endpoints, votes = writes.writers(LARGE, random.Random(2026))
-    passes = len(args.passes.split(","))
-    needed = passes * (load.sent_per_endpoint(warmup=args.warmup, requests=args.requests, rounds=args.rounds) + 2)
+    per_pass = load.sent_per_endpoint(warmup=args.warmup, requests=args.requests, rounds=args.rounds) + 2
+    needed = sum(
+        stacks.votes_needed(args) if name == "stacks" else streams.votes_needed(args) if name == "streams" else per_pass
+        for name in args.passes.split(",")
+    )
     if votes.available < needed:
         sys.exit(f"bench: {votes.available:,} fresh (voter, reply) pairs, {needed:,} needed: seed more replies")
     return picks, measured + write_endpoints
@@ -297,8 +330,8 @@ def main(argv=None) -> None:
     bench_database(url)  # refuses a database whose name lacks 'bench', --reuse or not
     redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS
     passes = [p.strip() for p in args.passes.split(",") if p.strip()]
-    if unknown := set(passes) - {"db", "redis"}:
-        sys.exit(f"bench: unknown pass {sorted(unknown)}; use db, redis or both")
+    if unknown := set(passes) - set(PASSES):
+        sys.exit(f"bench: unknown pass {sorted(unknown)}; use any of {', '.join(PASSES)}")
     if "redis" in passes and not redis_answers(redis_url):
         passes.remove("redis")
         if not passes:
@@ -324,6 +357,14 @@ def main(argv=None) -> None:
     log = BASE_DIR / "var" / "bench-serve.log"
     log.parent.mkdir(exist_ok=True)
     for name in passes:
+        if name in ("stacks", "streams"):
+            counted = []
+            module = stacks if name == "stacks" else streams
+            failed += module.run(partial(serving, url, args, log, counted), template, args)
+            locked[name] = sum(counted)
+            if connection.vendor == "sqlite":
+                print(f"'{LOCKED}' in the server logs: {locked[name]}")
+            continue
         measured, elapsed, locked[name] = run_pass(name, url, args, template, redis_url, log)
         if not found:  # the plans of the first pass's statements: the same lists in every pass
             found = plans.explain([e for e in measured if e.size == "large"])
@@ -332,7 +373,8 @@ def main(argv=None) -> None:
         if connection.vendor == "sqlite":
             print(f"'{LOCKED}' in the server log: {locked[name]} (the writers queue on the busy timeout instead)")
 
-    report.plans(found, connection.vendor)
+    if found:
+        report.plans(found, connection.vendor)
     print(f"\nbench: {time.perf_counter() - began:.0f} s in all; nothing is asserted about speed (bench/README.md).")
     if failed or any(locked.values()):
         # Figures from failing requests measure nothing, so the run itself fails.

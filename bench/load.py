@@ -8,8 +8,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bench.summary import percentile_ms
+
+
+class Node(NamedTuple):
+    """A running `make serve`: its port, its process group (make, the server and its workers), its start-up line."""
+
+    port: int
+    group: int
+    workers: str
 
 
 @dataclass(frozen=True)
@@ -61,10 +70,10 @@ class Endpoint:
         return percentile_ms(self.times, 0.95) if self.times else math.nan
 
 
-def call(port: int, request: Request) -> tuple[float, int, bytes]:
+def call(port: int, request: Request, timeout: float = 60) -> tuple[float, int, bytes]:
     """One request on a new connection (gunicorn's sync workers close each one); returns (seconds, status, body)."""
     began = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(request.method, request.path, body=request.body, headers=request.headers())
         response = conn.getresponse()
