@@ -9,18 +9,12 @@ import time
 from bench import load
 from bench.summary import percentile_ms
 
-# Under ASGI, Django runs each request's sync code in a thread of its own, so a persistent connection
-# (CONN_MAX_AGE=60, the default) is left behind by every request: measured, 97 idle connections after 40 s of
-# 8 clients, and PostgreSQL's max_connections (100) refused the rest. Django's advice for ASGI is no persistent
-# connections (or a pool), so the ASGI stacks are served that way; sync keeps its default, as deployed.
-ASGI = {"CONN_MAX_AGE": "0"}
-# name: bin/serve's environment. sync, the earlier stack, is the baseline; sync0 (for information) is the
-# same without persistent connections, which tells the cost of the stack from that of a connection a request.
+# name: bin/serve's environment, on the same settings (persistent connections). sync, the earlier stack, is
+# the baseline.
 STACKS = {
     "sync": {"SERVER": "sync"},
-    "sync0": {"SERVER": "sync", **ASGI},
-    "uvicorn": {"SERVER": "uvicorn", **ASGI},
-    "granian": {"SERVER": "granian", **ASGI},
+    "uvicorn": {"SERVER": "uvicorn"},
+    "granian": {"SERVER": "granian"},
 }
 SLOW_STACKS = ("sync", "uvicorn", "granian")  # the ones driven beside the slow clients
 # (label, size) of the template's endpoints timed under every stack: the framework floor, a reply page of the
@@ -182,16 +176,13 @@ def run(serving, template: list[load.Endpoint], args) -> int:
 
 def report(measured: dict, slow: dict, workers: dict, elapsed: dict, args) -> int:
     """The stacks side by side, then the slow clients; returns the failures (a timeout counts under ASGI only)."""
-    print(
-        f"\n== pass 'stacks': {args.clients} clients, the same workers and data under each stack; the ASGI ones "
-        "with CONN_MAX_AGE=0 (bench/stacks.py says why); sync0 is sync with CONN_MAX_AGE=0, for information"
-    )
+    print(f"\n== pass 'stacks': {args.clients} clients, the same workers, data and settings under each stack")
     for stack in STACKS:
         timed = sum(len(e.times) for e in measured[stack])
         print(f"  {stack}: {workers[stack]}; {timed:,} timed requests in {elapsed[stack]:.1f} s")
     print(f"p50/p95 in ms; target: an ASGI stack's p50 / sync's <= {STACK_TARGET}")
     header = f"{'request (large topic)':<24}" + "".join(f"{s + ' p50':>13}{'p95':>8}" for s in STACKS)
-    header += f"{'uvicorn/sync':>15}{'granian/sync':>15}{'uvicorn/sync0':>15}"
+    header += f"{'uvicorn/sync':>15}{'granian/sync':>15}"
     print(header)
     print("-" * len(header))
     for row in zip(*(measured[s] for s in STACKS), strict=True):
@@ -200,7 +191,6 @@ def report(measured: dict, slow: dict, workers: dict, elapsed: dict, args) -> in
         for stack in ("uvicorn", "granian"):
             ratio = by_stack[stack].p50() / by_stack["sync"].p50()
             line += f"{ratio:>8.2f} {'met' if ratio <= STACK_TARGET else 'MISSED':<6}"
-        line += f"{by_stack['uvicorn'].p50() / by_stack['sync0'].p50():>8.2f}"
         print(line.rstrip())
 
     print(

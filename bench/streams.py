@@ -266,7 +266,7 @@ def run(serving, template: list[load.Endpoint], args) -> int:
     rest = {}
     drive = {"warmup": args.warmup, "requests": args.requests, "rounds": args.rounds, "clients": args.clients}
     # Every stream comes from 127.0.0.1: the per-address cap (per process) must let them all in.
-    with serving(SERVER="uvicorn", STREAM_MAX_PER_ADDRESS=str(args.streams + 10), **stacks.ASGI) as node:
+    with serving(SERVER="uvicorn", STREAM_MAX_PER_ADDRESS=str(args.streams + 10)) as node:
         rest["without"] = [found[key].fresh() for key in REST]
         load.drive(node.port, rest["without"], **drive)
         rss_before, processes = group_rss(node.group)

@@ -129,7 +129,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _db_path = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(f"test-{_db_path.name}"))}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
+    # Persistent connections by default: every synchronous view of a process runs in one thread
+    # (config/asgi.py), the event streams' reads in two more (discussions/live/hub.py). DATABASE_POOL_SIZE
+    # lends connections from a pool per process instead (Django's "pool" option, psycopg-pool).
+    DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
+    if DATABASE_POOL_SIZE:
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "pool": {
+                "min_size": 1,
+                "max_size": DATABASE_POOL_SIZE,
+                "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
+            },
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them open; Django refuses both at once
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A read replica: reads go there, writes and the reads of write requests to the primary.
 if env_str("DATABASE_REPLICA_URL"):

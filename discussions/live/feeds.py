@@ -30,11 +30,15 @@ class Row:
 
 
 def fresh(function):
-    """Run `function` in a worker thread's own connection, dropping it if the database closed it meanwhile."""
+    """Run `function` in a worker thread, handing its connection back afterwards (to the pool, or closed
+    when it is obsolete), as a request does when it ends."""
 
     def wrapped(*args, **kwargs):
-        close_old_connections()
-        return function(*args, **kwargs)
+        close_old_connections()  # one the database closed meanwhile
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
 
     return wrapped
 

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -45,11 +46,16 @@ COALESCED_REPLY = {Kind.VOTE_CAST, Kind.VOTE_MOVED, Kind.VOTE_RETRACTED}
 # Events that may have made notifications: the user streams look for theirs.
 NOTIFYING = {Kind.REPLY_POSTED, Kind.REPLY_HIDDEN, Kind.REPLY_RESTORED, Kind.STANCE_CHANGED}
 
-_db = sync_to_async(lambda function, *args, **kwargs: function(*args, **kwargs), thread_sensitive=False)
+# Two threads of its own per process for the hub's and the streams' reads: never the thread the views run
+# in, and at most two database connections however many streams are open.
+_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="live")
+_db = sync_to_async(
+    lambda function, *args, **kwargs: function(*args, **kwargs), thread_sensitive=False, executor=_EXECUTOR
+)
 
 
 async def db(function, *args, **kwargs):
-    """Run a synchronous read in a worker thread (never the thread the sync views share)."""
+    """Run a synchronous read in one of the live threads."""
     return await _db(function, *args, **kwargs)
 
 
