@@ -5,6 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+# The most notifications one request may mark read by id (`all` has no limit).
+READ_IDS_MAX = 500
+
 
 class Notification(models.Model):
     """One reader told of one reply (or of a moderator's act on theirs), built from an outbox event."""
@@ -52,12 +55,13 @@ class Notification(models.Model):
 
 
 class NotificationInbox(models.Model):
-    """A reader's unread count, moved with every notification written or read (never a COUNT)."""
+    """A reader's counts, moved with every notification written or read (never a COUNT); no row means zeros."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.PROTECT, related_name="notification_inbox"
     )
     unread = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="Every notification the reader has, read or not.")
 
     def __str__(self):
         return f"{self.unread} unread for user {self.user_id}"
