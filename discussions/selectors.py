@@ -291,7 +291,7 @@ def notification_list(*, user, unread_only: bool = False) -> QuerySet[Notificati
     if unread_only:
         rows = rows.filter(read_at__isnull=True)
     fields = ("kind", "thread_id", "reply_id", "event_id", "created_at", "read_at", "actor__username", "topic__slug")
-    return rows.only(*fields).order_by("-id")
+    return rows.only(*fields).order_by("-event_id", "-id")
 
 
 def notification_counts(*, user) -> tuple[int, int]:
