@@ -21,15 +21,10 @@ from rest_framework.views import APIView
 from config.openapi import BADGE_CONDITIONAL_GET, errors
 from discussions import selectors
 from discussions.badge import badge_svg
+from discussions.embed_serializers import EmbedQuerySerializer, EmbedSerializer, OEmbedQuerySerializer, OEmbedSerializer
 from discussions.embedding import allow_cross_origin_read, source_key
 from discussions.models import Topic
-from discussions.serializers import (
-    EmbedQuerySerializer,
-    EmbedSerializer,
-    OEmbedQuerySerializer,
-    OEmbedSerializer,
-    TopicSerializer,
-)
+from discussions.serializers import TopicSerializer
 from discussions.summary_cache import topic_summary_json
 
 OEMBED_WIDTH, OEMBED_HEIGHT = 640, 560

@@ -6,14 +6,24 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router
-from django.db.models import F, FilteredRelation, Prefetch, Q, QuerySet, Sum
+from django.db.models import F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from discussions import search
-from discussions.models import DailyTally, Position, Reply, Stance, Thread, Topic
-from forum.errors import Invalid
+from discussions.models import (
+    DailyTally,
+    Notification,
+    NotificationInbox,
+    Position,
+    Reply,
+    Stance,
+    Thread,
+    ThreadSubscription,
+    Topic,
+)
+from forum.errors import Invalid, NotFound
 
 TOP_REPLIES_PER_STANCE = 5
 
@@ -418,3 +428,27 @@ def search_results(
     replies = reply_list().annotate(thread_title=F("thread__title")).in_bulk([h.reply_id for h in hits])
     # A reply hidden between the two reads is left out rather than shown.
     return [(replies[h.reply_id], h) for h in hits if h.reply_id in replies]
+
+
+def notification_list(*, user, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's notifications, newest first, with the actor's name and the topic's slug (an index range)."""
+    rows = Notification.objects.filter(user=user).select_related("actor", "topic")
+    if unread_only:
+        rows = rows.filter(read_at__isnull=True)
+    fields = ("kind", "thread_id", "reply_id", "event_id", "created_at", "read_at", "actor__username", "topic__slug")
+    return rows.only(*fields).order_by("-event_id", "-id")
+
+
+def notification_counts(*, user) -> tuple[int, int]:
+    """(unread, total) from the user's inbox counters: one read by primary key; zeros before any notification."""
+    counts = NotificationInbox.objects.filter(user=user).values_list("unread", "total").first()
+    return counts or (0, 0)
+
+
+def subscription_level(*, user, thread_id: int) -> str:
+    """How closely the user follows the thread (`normal` without a choice); NotFound for an unknown thread."""
+    chosen = ThreadSubscription.objects.filter(thread=OuterRef("pk"), user=user).values("level")[:1]
+    found = Thread.objects.filter(pk=thread_id).annotate(level=Subquery(chosen)).values_list("level", flat=True)
+    if not found:
+        raise NotFound(f"No thread with id {thread_id}.")
+    return found[0] or ThreadSubscription.Level.NORMAL

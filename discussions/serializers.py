@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from discussions.models import Flag, Reply, Stance, Thread, Topic, Vote
+from discussions.models import Flag, Notification, Reply, Stance, Thread, ThreadSubscription, Topic, Vote
+from discussions.models.notifications import READ_IDS_MAX
 from discussions.text import BODY_MAX_LENGTH, FLAG_TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 from forum.serializers import IdField, TextField
 
@@ -432,33 +433,63 @@ class SearchPageSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
 
 
-class EmbedQuerySerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, help_text="The article's address, as the reader's browser has it.")
+# Serialises selectors.notification_list()'s rows, or any Notification queryset joined to its actor and topic
+# (the live stream's too); no docstring, as it would become the schema's description.
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=Notification.Kind.choices,
+        help_text="`mention`, `quote`, `reply` (an answer to your reply), `watched` (a new reply in a thread you "
+        "watch), `moderation` (a moderator acted on your reply).",
+    )
+    actor = serializers.CharField(
+        source="actor.username", allow_null=True, help_text="Who wrote the reply; null for `moderation`."
+    )
+    topic = serializers.SlugField(source="topic.slug")
+    thread = serializers.IntegerField(source="thread_id")
+    reply = serializers.IntegerField(source="reply_id", help_text="The new reply, or yours a moderator acted on.")
+    created_at = serializers.DateTimeField()
+    read = serializers.SerializerMethodField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+    def get_read(self, notification) -> bool:
+        return notification.read_at is not None
 
 
-class EmbedSerializer(serializers.Serializer):
-    topic = TopicSerializer()
-    summary = SummarySerializer()
-    url = serializers.CharField(help_text="The article's address as the topic records it.")
-    widget_url = serializers.URLField(help_text="The widget page to put in an iframe.")
+class NotificationQuerySerializer(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False, help_text="true: only the unread ones.")
 
 
-class OEmbedQuerySerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, help_text="An article's address, or a widget page's.")
-    maxwidth = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
-    maxheight = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
-    format = serializers.CharField(
-        required=False, max_length=20, help_text="`json` (the default); anything else, `xml` among it, is a 501."
+class UnreadCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Unread notifications, from a maintained counter.")
+
+
+class NotificationsReadInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=IdField(),
+        required=False,
+        max_length=READ_IDS_MAX,
+        help_text=f"Notifications to mark read (at most {READ_IDS_MAX}); ids not yours are ignored.",
+    )
+    all = serializers.BooleanField(required=False, help_text="true: mark every notification read (without ids).")
+
+    def validate(self, data):
+        if "ids" in data and "all" in data:
+            raise serializers.ValidationError({"all": ["Give either `ids` or `all`, not both."]})
+        if "all" in data and not data["all"]:
+            raise serializers.ValidationError({"all": ["Only true: send `ids` to mark some."]})
+        if "ids" not in data and "all" not in data:
+            raise serializers.ValidationError({"ids": ["Give `ids`, or `all: true`."]})
+        return data
+
+
+class SubscriptionInputSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=ThreadSubscription.Level.choices,
+        help_text="`watching`: every new reply; `normal`: replies to you, mentions and quotes; `muted`: nothing.",
     )
 
 
-class OEmbedSerializer(serializers.Serializer):
-    type = serializers.CharField(help_text="Always `rich`.")
-    version = serializers.CharField(help_text="Always `1.0`.")
-    title = serializers.CharField()
-    provider_name = serializers.CharField()
-    provider_url = serializers.URLField()
-    cache_age = serializers.IntegerField()
-    html = serializers.CharField(help_text="The iframe to insert.")
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
+class SubscriptionSerializer(serializers.Serializer):
+    thread = serializers.IntegerField()
+    level = serializers.ChoiceField(choices=ThreadSubscription.Level.choices)

@@ -1,5 +1,6 @@
 """Many clients writing at once (votes, flips, replies, hides): every counter ends exact, on real connections."""
 
+import contextlib
 import random
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from discussions import services
 from discussions.models import Reply, Vote
 from discussions.ranking import wilson_lower_bound
-from forum.errors import NotFound
+from forum.errors import Conflict, NotFound
 from tests.support.factories import ModeratorFactory, TopicFactory, UserFactory, make_reply, make_thread
 from tests.support.threads import run_in_threads
 
@@ -209,3 +210,66 @@ def test_votes_replies_and_position_changes_together_leave_every_tally_exact():
     run_in_threads(act, [(user, i) for i, user in enumerate(people)])
 
     assert tallies_audit() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replies_reads_and_hides_racing_leave_every_inbox_exact():
+    # Posters in two topics tell the same watchers (so their inbox upserts cross), mentioning and answering
+    # them, while those watchers mark theirs read and a moderator hides and restores their replies.
+    from discussions.models import Notification, NotificationInbox, ThreadSubscription
+    from discussions.services.notifications import notifications_read, subscription_set
+
+    threads = [
+        make_thread(topic=TopicFactory(slug=f"race-{n}"), author=UserFactory(username=f"opener{n}")) for n in range(2)
+    ]
+    watchers = [UserFactory(username=f"watcher{i}") for i in range(N_THREADS // 2)]
+    posters = [UserFactory(username=f"poster{i}") for i in range(N_THREADS // 2)]
+    moderator = ModeratorFactory(username="racemod")
+    # Answered replies and hidden ones are apart: an answer's parent is locked at its commit, after the
+    # counters, which a moderator hiding that parent at the same moment takes in the other order.
+    targets, hidden = [], []
+    for watcher in watchers:
+        for thread in threads:
+            subscription_set(actor=watcher, thread_id=thread.pk, level="watching")
+            targets.append(make_reply(thread=thread, author=watcher, body="Answer me."))
+            hidden.append(make_reply(thread=thread, author=watcher, body="Hide me."))
+    assert ThreadSubscription.objects.filter(level="watching").count() == 2 + 2 * len(watchers)
+    for poster in posters:  # their counter rows exist before the race: this test is about the inboxes
+        for thread in threads:
+            make_reply(thread=thread, author=poster, body="Warming up.")
+
+    def post(user, seed):
+        rng = random.Random(seed)
+        for n in range(ROUNDS):
+            target = rng.choice(targets)
+            named = rng.choice(watchers)
+            services.reply_create(
+                actor=user,
+                thread_id=target.thread_id,
+                body=f"@{named.username}, point {n}",
+                stance_slug="pro-openai",
+                parent_id=target.pk if rng.random() < 0.5 else None,
+            )
+            if rng.random() < 0.2:
+                with contextlib.suppress(Conflict):  # another poster's turn of the moderator hid it first
+                    reply_id = rng.choice(hidden).pk
+                    services.reply_hide(actor=moderator, reply_id=reply_id, reason="Race")
+                    services.reply_restore(actor=moderator, reply_id=reply_id)
+
+    def read(user, seed):
+        rng = random.Random(seed)
+        for _ in range(ROUNDS):
+            if rng.random() < 0.3:
+                notifications_read(actor=user, everything=True)
+            else:
+                mine = list(Notification.objects.filter(user=user).values_list("id", flat=True))
+                notifications_read(actor=user, ids=rng.sample(mine, min(len(mine), 3)))
+
+    jobs = [(post, user, i) for i, user in enumerate(posters)] + [(read, user, i) for i, user in enumerate(watchers)]
+    run_in_threads(lambda job, user, seed: job(user, seed), jobs)
+
+    for user_id, unread, total in NotificationInbox.objects.values_list("user_id", "unread", "total"):
+        mine = Notification.objects.filter(user_id=user_id)
+        assert (unread, total) == (mine.filter(read_at__isnull=True).count(), mine.count()), user_id
+    assert Notification.objects.filter(kind="moderation").exists()
+    assert Notification.objects.values("user_id").distinct().count() == NotificationInbox.objects.count()

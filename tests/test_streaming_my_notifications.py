@@ -52,6 +52,65 @@ def test_the_token_header_opens_it_too(node):
         stream.close()
 
 
+def open_thread(node, token, title) -> int:
+    with node.api(token) as client:
+        answer = client.post(
+            "/api/threads/", json={"topic": "sora-leak", "title": title, "body": "Opening.", "stance": "pro-tester"}
+        )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def answer(node, token, thread_id, body):
+    with node.api(token) as client:
+        posted = client.post("/api/replies/", json={"thread": thread_id, "body": body, "stance": "pro-openai"})
+    assert posted.status_code == 201, posted.text
+    return posted.json()
+
+
+def test_a_reply_in_a_watched_thread_arrives_and_a_muted_thread_sends_nothing(node):
+    opener, replier = person(node, "stream-opener"), person(node, "stream-replier")
+    watched, muted = open_thread(node, opener, "Watched"), open_thread(node, opener, "Muted")
+    with node.api(opener) as client:
+        assert client.put(f"/api/threads/{muted}/subscription/", json={"level": "muted"}).status_code == 200
+    stream = Stream(me_events(node), {"Authorization": f"Token {opener}"})
+    try:
+        assert data(stream.next("unread-count")) == {"count": 0}
+
+        answer(node, replier, muted, "Nobody hears this.")
+        assert stream.quiet(1.5) == []  # a muted thread sends nothing, not even a count
+        posted = answer(node, replier, watched, "The opener hears this.")
+
+        notification = data(stream.next("notification"))
+        assert (notification["kind"], notification["reply"], notification["actor"]) == (
+            "watched",
+            posted["id"],
+            "stream-replier",
+        )
+        assert data(stream.next("unread-count")) == {"count": 1}
+        with node.api(opener) as client:
+            assert client.post("/api/notifications/read/", json={"all": True}).json() == {"count": 0}
+        assert data(stream.next("unread-count")) == {"count": 0}  # marking read moves it live
+    finally:
+        stream.close()
+
+
+def test_a_reconnecting_reader_gets_the_notifications_it_missed(node):
+    opener, replier = person(node, "replay-opener"), person(node, "replay-replier")
+    thread_id = open_thread(node, opener, "Replayed")
+    stream = Stream(me_events(node), {"Authorization": f"Token {opener}"})
+    since = stream.next("unread-count").id
+    stream.close()
+    missed = [answer(node, replier, thread_id, f"While away {n}.")["id"] for n in range(2)]
+
+    again = Stream(me_events(node, since=since), {"Authorization": f"Token {opener}"})
+    try:
+        assert [data(again.next("notification"))["reply"] for _ in missed] == missed
+        assert data(again.next("unread-count")) == {"count": 2}
+    finally:
+        again.close()
+
+
 def test_no_credentials_a_forged_ticket_or_a_revoked_token_get_401(node):
     token = person(node, "revoker")
     ticket = ticket_for(node, token)["ticket"]

@@ -324,6 +324,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "FlagReasonEnum": "discussions.models.Flag.Reason",
         "FlagStateEnum": "discussions.models.Flag.State",
+        "NotificationKindEnum": "discussions.models.Notification.Kind",
+        "SubscriptionLevelEnum": "discussions.models.ThreadSubscription.Level",
         "VoteValueEnum": "discussions.models.Vote.Value",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.finish_schema"],

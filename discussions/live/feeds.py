@@ -12,7 +12,7 @@ from django.db.models import Max, Min
 
 from discussions import selectors
 from discussions.models import Event, Notification, NotificationInbox, Topic
-from discussions.serializers import ReplySerializer, ThreadSerializer
+from discussions.serializers import NotificationSerializer, ReplySerializer, ThreadSerializer
 from discussions.summary_cache import topic_summary_json
 
 _FIELDS = ("id", "kind", "topic_id", "thread_id", "reply_id", "actor_id", "user_id")
@@ -94,8 +94,6 @@ def topic_summary(topic_id: int) -> dict | None:
 def notifications_of(user_ids: list[int], *, event_ids: list[int] | None = None, after=None, upto=None) -> list:
     """Notifications of these users made by these events (or, for one user, with after < event id <= upto),
     in event order, as (user id, event id, JSON)."""
-    from discussions.serializers import NotificationSerializer
-
     rows = Notification.objects.filter(user_id__in=user_ids).select_related("actor", "topic")
     if event_ids is not None:
         rows = rows.filter(event_id__in=event_ids)

@@ -5,6 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+# The most notifications one request may mark read by id (`all` has no limit).
+READ_IDS_MAX = 500
+
 
 class Notification(models.Model):
     """One reader told of one reply (or of a moderator's act on theirs), built from an outbox event."""
@@ -17,14 +20,35 @@ class Notification(models.Model):
         WATCHED = "watched", "new reply in a watched thread"
         MODERATION = "moderation", "a moderator acted on your reply"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
+    # What a notification points at is never deleted (moderation hides, withdrawal withdraws, nothing erases,
+    # accounts are deactivated), so its references carry no database constraint: a reply with 1,000 watchers
+    # would otherwise check 5,000 rows at its commit. `user` is indexed by the indexes below, which lead with it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="notifications",
+        db_index=False,
+        db_constraint=False,
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    topic = models.ForeignKey("discussions.Topic", on_delete=models.PROTECT, related_name="+", db_index=False)
-    thread = models.ForeignKey("discussions.Thread", on_delete=models.PROTECT, related_name="+", db_index=False)
-    reply = models.ForeignKey("discussions.Reply", on_delete=models.PROTECT, related_name="+", db_index=False)
+    topic = models.ForeignKey(
+        "discussions.Topic", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    thread = models.ForeignKey(
+        "discussions.Thread", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    reply = models.ForeignKey(
+        "discussions.Reply", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     # The outbox row it came from (not a foreign key: events are pruned, notifications stay). The user's
     # live stream replays notifications by it.
     event_id = models.BigIntegerField()
@@ -33,31 +57,32 @@ class Notification(models.Model):
 
     class Meta:
         constraints = [
+            # By reply first: a reply's notifications land together in this index, not in a page per reader.
             models.UniqueConstraint(
-                fields=["user", "reply"], condition=~Q(kind="moderation"), name="notification_one_per_user_reply"
+                fields=["reply", "user"], condition=~Q(kind="moderation"), name="notification_one_per_reply_user"
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=["mention", "quote", "reply", "watched", "moderation"]),
                 name="notification_kind_valid",
             ),
         ]
-        indexes = [
-            models.Index(fields=["user", "-id"], name="notification_user_idx"),
-            models.Index(fields=["user", "-id"], condition=Q(read_at__isnull=True), name="notification_unread_idx"),
-            models.Index(fields=["user", "event_id"], name="notification_event_idx"),
-        ]
+        # One index by reader: a reply with 1,000 watchers writes an entry in 1,000 places of each such index, the
+        # fan-out's main cost. It serves a reader's list (newest first, by event), their live stream's replay (an
+        # event id range), and, with read_at in it, the unread list and "mark all read" (filtered in the index).
+        indexes = [models.Index(fields=["user", "-event_id", "-id", "read_at"], name="notification_user_event_idx")]
 
     def __str__(self):
         return f"{self.kind} for user {self.user_id} on reply #{self.reply_id}"
 
 
 class NotificationInbox(models.Model):
-    """A reader's unread count, moved with every notification written or read (never a COUNT)."""
+    """A reader's counts, moved with every notification written or read (never a COUNT); no row means zeros."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.PROTECT, related_name="notification_inbox"
     )
     unread = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="Every notification the reader has, read or not.")
 
     def __str__(self):
         return f"{self.unread} unread for user {self.user_id}"

@@ -7,6 +7,7 @@ log in that transaction, and raise forum.errors exceptions. The names below are 
 from discussions.services.embed_origins import embed_origin_add, embed_origin_remove, embed_origin_update
 from discussions.services.flags import flag_create, flag_dismiss, flag_resolve
 from discussions.services.moderation import reply_hide, reply_restore, reply_stance_change
+from discussions.services.notifications import notifications_read, subscription_set
 from discussions.services.positions import position_set
 from discussions.services.replies import reply_create, reply_update, reply_withdraw
 from discussions.services.threads import thread_create, thread_lock, thread_pin
@@ -20,6 +21,7 @@ __all__ = [
     "flag_create",
     "flag_dismiss",
     "flag_resolve",
+    "notifications_read",
     "position_set",
     "reply_create",
     "reply_hide",
@@ -27,6 +29,7 @@ __all__ = [
     "reply_stance_change",
     "reply_update",
     "reply_withdraw",
+    "subscription_set",
     "thread_create",
     "thread_lock",
     "thread_pin",

@@ -6,6 +6,7 @@ from django.utils import timezone
 from discussions import bookkeeping
 from discussions.models import Event, Reply
 from discussions.services.events import reply_event_append
+from discussions.services.notifications import notification_moderation
 from discussions.services.replies import reply_edit
 from discussions.text import BODY_MAX_LENGTH, clean_text
 from forum.errors import Conflict, NotFound
@@ -26,7 +27,8 @@ def hide_locked(*, actor, reply: Reply, reason: str) -> Reply:
     reply.state, reply.hidden_at, reply.hidden_reason = Reply.State.HIDDEN, timezone.now(), reason
     reply.save(update_fields=["state", "hidden_at", "hidden_reason", "updated_at"])
     bookkeeping.reply_counted(reply, -1, now=reply.hidden_at)
-    reply_event_append(kind=Event.Kind.REPLY_HIDDEN, reply=reply, actor=actor)
+    event = reply_event_append(kind=Event.Kind.REPLY_HIDDEN, reply=reply, actor=actor)
+    notification_moderation(event=event, reply=reply, actor=actor)
     moderation_log_append(
         actor=actor,
         action=ModerationAction.Action.HIDE,
@@ -62,7 +64,8 @@ def reply_restore(*, actor, reply_id: int, reason: str = "") -> Reply:
         reply.state, reply.hidden_at, reply.hidden_reason = Reply.State.VISIBLE, None, ""
         reply.save(update_fields=["state", "hidden_at", "hidden_reason", "updated_at"])
         bookkeeping.reply_counted(reply, 1)
-        reply_event_append(kind=Event.Kind.REPLY_RESTORED, reply=reply, actor=actor)
+        event = reply_event_append(kind=Event.Kind.REPLY_RESTORED, reply=reply, actor=actor)
+        notification_moderation(event=event, reply=reply, actor=actor)
         moderation_log_append(
             actor=actor,
             action=ModerationAction.Action.RESTORE,

@@ -15,6 +15,7 @@ from discussions.services.lookups import (
     stance_of_topic,
     thread_stances,
 )
+from discussions.services.notifications import notification_moderation, notifications_fan_out
 from discussions.summary_cache import summary_invalidate
 from discussions.text import BODY_MAX_LENGTH, clean_text
 from forum.errors import Invalid
@@ -61,7 +62,8 @@ def reply_create(
         reply = _inserted(
             stances, topic=topic, thread_id=thread_id, parent_id=parent_id, author=actor, stance=stance, body=body
         )
-        reply_event_append(kind=Event.Kind.REPLY_POSTED, reply=reply, actor=actor)
+        event = reply_event_append(kind=Event.Kind.REPLY_POSTED, reply=reply, actor=actor)
+        notifications_fan_out(event=event, reply=reply)
         if on_written is not None:
             on_written(reply)
         return reply
@@ -87,10 +89,11 @@ def reply_edit(*, actor, reply: Reply, body: str | None, stance_slug: str | None
         bodies.body_written(reply, rendered, is_new=False)
     summary_invalidate(reply.topic_id)  # its text may be among the best replies shown
     stance_moved = new_stance.pk != old_stance.pk
-    reply_event_append(
+    event = reply_event_append(
         kind=Event.Kind.STANCE_CHANGED if stance_moved else Event.Kind.REPLY_EDITED, reply=reply, actor=actor
     )
     if actor.pk != reply.author_id:
+        notification_moderation(event=event, reply=reply, actor=actor)
         before, after = {}, {}
         if new_stance.pk != old_stance.pk:
             before["stance"], after["stance"] = old_stance.slug, new_stance.slug
@@ -124,8 +127,9 @@ def reply_withdraw(*, actor, reply_id: int) -> Reply:
         reply.withdrawn_at = timezone.now()
         reply.save(update_fields=["state", "withdrawn_at", "updated_at"])
         bookkeeping.reply_counted(reply, -1, now=reply.withdrawn_at)
-        reply_event_append(kind=Event.Kind.REPLY_WITHDRAWN, reply=reply, actor=actor)
+        event = reply_event_append(kind=Event.Kind.REPLY_WITHDRAWN, reply=reply, actor=actor)
         if actor.pk != reply.author_id:
+            notification_moderation(event=event, reply=reply, actor=actor)
             moderation_log_append(
                 actor=actor,
                 action=ModerationAction.Action.WITHDRAW_REPLY,
