@@ -36,12 +36,17 @@ def _scope_sql(scope: Scope) -> tuple[str, list]:
     return "(" + " AND ".join(conditions) + ")", params
 
 
+def _scope_order(scope: Scope) -> tuple:
+    """One order for a write's scopes, so concurrent writers meet their rows in the same order."""
+    return tuple((v is not None, v or 0) for v in scope)
+
+
 def _scopes_update_sql(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning=()) -> tuple:
     """One UPDATE adding moves[scope] to each scope's row, locking them in key order: (sql, params)."""
     # Raw SQL because the ORM has no UPDATE ... RETURNING: the one statement both moves the counters and
     # says which rows exist (and, for participations, their new counts). The inner SELECT ... ORDER BY id
     # FOR UPDATE takes the row locks in primary-key order, as the lock order above requires.
-    scopes = sorted(moves, key=lambda s: tuple((v is not None, v or 0) for v in s))
+    scopes = sorted(moves, key=_scope_order)
     scope_sql = [_scope_sql(scope) for scope in scopes]
     assignments, params = [], []
     for column in sorted({c for change in moves.values() for c in change}):
@@ -86,8 +91,10 @@ def _rows_moved(model, base: dict, moves: dict[Scope, dict[str, int]], *, also=N
     missing = {scope: change for scope, change in moves.items() if scope not in found}
     if missing:
         # A scope's first row (its first reply, its first position): created at zero, then moved like the
-        # others. A racing writer may create the same rows: theirs win, ours are ignored.
-        fields = [dict(base, thread_id=thread_id, stance_id=stance_id) for thread_id, stance_id in missing]
+        # others. A racing writer may create the same rows: theirs win, ours are ignored. Inserted in the
+        # scopes' order: two writers inserting the same keys in different orders each wait on the other's.
+        ordered = sorted(missing, key=_scope_order)
+        fields = [dict(base, thread_id=thread_id, stance_id=stance_id) for thread_id, stance_id in ordered]
         model.objects.bulk_create([model(**f) for f in fields], ignore_conflicts=True)
         found |= _update_scopes(model, base, missing, also or {}, returning)
     return found
