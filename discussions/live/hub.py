@@ -43,8 +43,16 @@ SHOWN_AS = {
 }
 COALESCED_REPLY = {Kind.VOTE_CAST, Kind.VOTE_MOVED, Kind.VOTE_RETRACTED}
 # Every topic event moves the summary (counts, tallies, best replies, the question itself).
-# Events that may have made notifications: the user streams look for theirs.
-NOTIFYING = {Kind.REPLY_POSTED, Kind.REPLY_HIDDEN, Kind.REPLY_RESTORED, Kind.STANCE_CHANGED}
+# Events that may have made notifications (a new reply, or a moderator's act on one, edits and withdrawals
+# included): the user streams look for theirs.
+NOTIFYING = {
+    Kind.REPLY_POSTED,
+    Kind.REPLY_EDITED,
+    Kind.REPLY_WITHDRAWN,
+    Kind.REPLY_HIDDEN,
+    Kind.REPLY_RESTORED,
+    Kind.STANCE_CHANGED,
+}
 
 # Two threads of its own per process for the hub's and the streams' reads: never the thread the views run
 # in, and at most two database connections however many streams are open.
@@ -128,10 +136,6 @@ class Hub:
                 index[key].discard(subscriber)
                 if not index[key]:
                     del index[key]
-
-    @property
-    def streams(self) -> int:
-        return sum(len(s) for s in self.topics.values()) + sum(len(s) for s in self.users.values())
 
     # Reading the outbox.
 
