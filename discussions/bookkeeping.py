@@ -90,14 +90,25 @@ def _rows_moved(model, base: dict, moves: dict[Scope, dict[str, int]], *, also=N
     found = _update_scopes(model, base, moves, also or {}, returning) if found is None else found
     missing = {scope: change for scope, change in moves.items() if scope not in found}
     if missing:
-        # A scope's first row (its first reply, its first position): created at zero, then moved like the
-        # others. A racing writer may create the same rows: theirs win, ours are ignored. Inserted in the
-        # scopes' order: two writers inserting the same keys in different orders each wait on the other's.
+        # A scope's first row (a user's first reply in a scope; a stance tally from before migration 0016):
+        # created at zero, then moved like the others. A racing writer may create the same rows: theirs win,
+        # ours are ignored. Inserted in the scopes' order: two writers inserting the same keys in different
+        # orders each wait on the other's. Stance tallies are born with their topic or thread (tallies_opened)
+        # because creating rows while holding found ones can deadlock against racers that find ours.
         ordered = sorted(missing, key=_scope_order)
         fields = [dict(base, thread_id=thread_id, stance_id=stance_id) for thread_id, stance_id in ordered]
         model.objects.bulk_create([model(**f) for f in fields], ignore_conflicts=True)
         found |= _update_scopes(model, base, missing, also or {}, returning)
     return found
+
+
+def tallies_opened(*, topic_id: int, stance_ids: list[int], thread_id: int | None = None) -> None:
+    """Create the zeroed stance tallies of a new topic (thread None) or a new thread, one per stance."""
+    # Nobody else sees the new topic or thread before commit, so these inserts wait on no one, and every
+    # later write finds all its tally rows and locks them in one statement, in key order.
+    StanceTally.objects.bulk_create(
+        [StanceTally(topic_id=topic_id, thread_id=thread_id, stance_id=stance_id) for stance_id in stance_ids]
+    )
 
 
 _DAILY = ("replies", "upvotes", "positions_delta")

@@ -320,3 +320,33 @@ def test_a_repair_creating_a_row_a_new_reply_creates_meanwhile_starts_again(mid_
     assert any(line.startswith(f"stance tally topic {thread.topic_id} thread {thread.pk}") for line in out), out
     assert lost.get().replies == 2
     assert run() == (0, [CLEAN], "")
+
+
+def test_a_new_topic_and_a_new_thread_have_one_zeroed_tally_per_stance(topic, rival_topic, author):
+    # Born with their rows, so a first reply finds every tally it moves and never creates one under
+    # the locks it holds (the deadlock two racing first replies once met).
+    thread = make_thread(topic=topic, author=author, stance="pro-tester")
+    rows = StanceTally.objects.filter(topic=topic).order_by(F("thread_id").asc(nulls_first=True), "stance__position")
+    assert [(t.thread_id, t.stance.slug, t.replies) for t in rows] == [
+        (None, "pro-tester", 1),
+        (None, "pro-openai", 0),
+        (thread.pk, "pro-tester", 1),
+        (thread.pk, "pro-openai", 0),
+    ]
+    assert StanceTally.objects.filter(topic=rival_topic, thread=None).count() == 2
+
+
+def test_the_upgrade_creates_the_tallies_older_data_lacks(topic, author):
+    import importlib
+
+    from django.apps import apps
+
+    thread = make_thread(topic=topic, author=author, stance="pro-tester")
+    StanceTally.objects.filter(topic=topic, replies=0).delete()  # as a first reply used to leave them
+    upgrade = importlib.import_module("discussions.migrations.0016_every_stance_tally_row")
+    upgrade.create_missing_tallies(apps, connection.schema_editor())
+
+    assert set(StanceTally.objects.filter(topic=topic).values_list("thread_id", "stance__slug")) == {
+        (t, s) for t in (None, thread.pk) for s in ("pro-tester", "pro-openai")
+    }
+    assert run() == (0, [CLEAN], "")

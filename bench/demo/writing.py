@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from bench.demo import loading
 from bench.demo.loading import DAY_US, chunks, load
-from bench.demo.planning import NEVER, Existing, Plan, username
+from bench.demo.planning import NEVER, STANCES, Existing, Plan, username
 from discussions import formatting
 from discussions.models import DailyTally, Participation, Position, Reply, StanceTally, Thread, Topic, Vote
 from discussions.ranking import bridging, controversy, wilson_lower_bound
@@ -175,7 +175,7 @@ TALLY_COLUMNS = ("topic_id", "thread_id", "stance_id", "replies", "participants"
 
 
 def thread_tally_rows(plan: Plan, topic, ids: Ids):
-    """Per-stance tallies of the new threads, whose rows are all new: the audit would create them one at a time."""
+    """Per-stance tallies of the new threads, one row per thread and stance: all of them are new."""
     r = plan.replies
     tallies, authors = {}, defaultdict(set)
     for i, t in visible_tallies(plan):
@@ -184,8 +184,11 @@ def thread_tally_rows(plan: Plan, topic, ids: Ids):
         up, down = up_down(t)
         row[0], row[1], row[2] = row[0] + 1, row[1] + up, row[2] + down
         authors[key].add(r.author[i])
-    for (thread, stance), (replies, up, down) in tallies.items():
-        yield (topic.pk, ids.threads[thread], ids.stance(stance), replies, len(authors[thread, stance]), up, down)
+    # Every thread gets a row per stance, zero where a stance has no reply yet, as thread_create leaves it.
+    for thread in range(len(plan.threads)):
+        for stance in range(len(STANCES)):
+            replies, up, down = tallies.get((thread, stance), (0, 0, 0))
+            yield (topic.pk, ids.threads[thread], ids.stance(stance), replies, len(authors[thread, stance]), up, down)
 
 
 PARTICIPATION_COLUMNS = ("topic_id", "thread_id", "stance_id", "user_id", "replies")

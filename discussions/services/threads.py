@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from discussions.bookkeeping import tallies_opened
 from discussions.models import Event, Thread, ThreadSubscription, Topic
 from discussions.services import replies
 from discussions.services.events import event_append, reply_event_append
@@ -29,6 +30,7 @@ def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug:
         stance, stances = stance_of_topic(topic, stance_slug)
         now = timezone.now()
         thread = Thread.objects.create(topic=topic, author=actor, title=title, created_at=now, last_activity_at=now)
+        tallies_opened(topic_id=topic.pk, thread_id=thread.pk, stance_ids=[s.pk for s in stances])
         reply = replies.insert_reply(actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=None)
         thread.opening_reply = reply
         thread.save(update_fields=["opening_reply"])

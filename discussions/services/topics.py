@@ -2,6 +2,7 @@
 
 from django.db import IntegrityError, transaction
 
+from discussions.bookkeeping import tallies_opened
 from discussions.embedding import SOURCE_URL_MAX_LENGTH, source_key
 from discussions.models import Event, Stance, Topic
 from discussions.services.events import event_append
@@ -86,6 +87,7 @@ def topic_create(
             for stance in cleaned:
                 stance.topic = topic
             Stance.objects.bulk_create(cleaned)
+            tallies_opened(topic_id=topic.pk, stance_ids=[s.pk for s in cleaned])
             if actor is not None:
                 moderation_log_append(
                     actor=actor,

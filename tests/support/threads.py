@@ -24,4 +24,4 @@ def run_in_threads(target, args_list) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    assert errors == [], [f"{type(e).__name__}: {e}" for e in errors]
