@@ -1,15 +1,24 @@
 """An operator serves the API with `make serve`: gunicorn, config.settings.serve (DEBUG off), the admin's
-static files through WhiteNoise, and a throwaway SECRET_KEY (said so) when none is set."""
+static files through WhiteNoise, and a throwaway SECRET_KEY (said so) when none is set; the ASGI handler
+runs each synchronous request as a WSGI worker would."""
 
+import asyncio
 import http.client
+import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.core.signals import request_finished, request_started
+from django.db import connections
+from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,3 +87,104 @@ def test_make_serve_answers_with_debug_off_and_a_throwaway_key_said_so(served):
     assert "SECRET_KEY is not set; using a throwaway key" in output
     assert "1 gunicorn workers on 127.0.0.1:" in output
     assert "settings config.settings.serve" in output  # not manage.py's development default
+
+
+def asgi_get(app, path: str, log: list | None = None) -> tuple[int, bytes, list]:
+    """One GET through an ASGI application in-process: (status, body, the messages sent in order)."""
+    sent, asked = [], []
+
+    async def receive():
+        if not asked:
+            asked.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays connected
+
+    async def send(message):
+        sent.append(message)
+        if log is not None:
+            log.append(("sent", message["type"]))
+
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "root_path": "", "scheme": "http"}
+    scope |= {"headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    asyncio.run(app(scope, receive, send))
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body, sent
+
+
+@pytest.fixture
+def application(transactional_db):
+    """config.asgi's application; afterwards the connection its views' thread opened is closed."""
+    from config.asgi import application
+
+    yield application
+    # Left open, it keeps the test database from being dropped at the end of the run.
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
+
+
+@pytest.fixture
+def signals_seen():
+    """(signal name, thread) for each request_started and request_finished, in order."""
+    seen = []
+
+    def started(**kwargs):
+        seen.append(("started", threading.get_ident()))
+
+    def finished(**kwargs):
+        seen.append(("finished", threading.get_ident()))
+
+    request_started.connect(started, weak=False)
+    request_finished.connect(finished, weak=False)
+    yield seen
+    request_started.disconnect(started)
+    request_finished.disconnect(finished)
+
+
+def test_a_synchronous_request_under_asgi_runs_whole_in_the_one_thread_that_keeps_the_connection(
+    application, signals_seen
+):
+    answers = [asgi_get(application, "/api/topics/") for _ in range(3)]
+
+    assert [(status, "results" in json.loads(body)) for status, body, _ in answers] == [(200, True)] * 3
+    # Both signals in the view's thread, as under WSGI (the second returns the connection), the same
+    # thread for every request, and not the event loop's.
+    assert [name for name, _ in signals_seen] == ["started", "finished"] * 3
+    threads = {thread for _, thread in signals_seen}
+    assert len(threads) == 1 and threads != {threading.get_ident()}
+
+
+def test_a_streamed_response_under_asgi_is_closed_after_its_last_chunk(application, signals_seen, settings):
+    settings.ROOT_URLCONF = __name__
+    status, body, _ = asgi_get(application, "/streamed/", log=signals_seen)
+
+    assert (status, body) == (200, b"one,two")
+    # Its body is produced while it is sent, so closing it (request_finished) waits for the last chunk.
+    assert [event[0] if event[0] != "sent" else event[1] for event in signals_seen] == [
+        "started",
+        "http.response.start",
+        "http.response.body",
+        "http.response.body",
+        "http.response.body",
+        "finished",
+    ]
+
+
+def test_an_async_view_under_asgi_runs_on_the_event_loop(application, settings):
+    settings.ROOT_URLCONF = __name__
+    status, body, _ = asgi_get(application, "/on-the-loop/")
+
+    assert (status, int(body)) == (200, threading.get_ident())
+
+
+def streamed(request):
+    async def chunks():
+        yield b"one"
+        yield b",two"
+
+    return StreamingHttpResponse(chunks())
+
+
+async def on_the_loop(request):
+    return HttpResponse(str(threading.get_ident()))
+
+
+urlpatterns = [path("streamed/", streamed), path("on-the-loop/", on_the_loop)]
