@@ -2,8 +2,11 @@
 
 import contextlib
 import random
+import threading
+import time
 
 import pytest
+from django.db import connection
 
 from discussions import services
 from discussions.models import Reply, Vote
@@ -225,8 +228,8 @@ def test_replies_reads_and_hides_racing_leave_every_inbox_exact():
     watchers = [UserFactory(username=f"watcher{i}") for i in range(N_THREADS // 2)]
     posters = [UserFactory(username=f"poster{i}") for i in range(N_THREADS // 2)]
     moderator = ModeratorFactory(username="racemod")
-    # Answered replies and hidden ones are apart: an answer's parent is locked at its commit, after the
-    # counters, which a moderator hiding that parent at the same moment takes in the other order.
+    # Answered replies and hidden ones are apart: answering a reply while it is hidden is refused (400),
+    # which would end a poster's walk. (A hide racing an answer has a test of its own, below.)
     targets, hidden = [], []
     for watcher in watchers:
         for thread in threads:
@@ -273,3 +276,114 @@ def test_replies_reads_and_hides_racing_leave_every_inbox_exact():
         assert (unread, total) == (mine.filter(read_at__isnull=True).count(), mine.count()), user_id
     assert Notification.objects.filter(kind="moderation").exists()
     assert Notification.objects.values("user_id").distinct().count() == NotificationInbox.objects.count()
+
+
+def _lock_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def _reply_committing_under(racer, **reply) -> None:
+    """Post a reply and, with its counter rows locked, start `racer`; commit once the racer waits on them.
+
+    At its commit a new row's foreign keys take a key-share lock on each row they name: the reply's parent,
+    a notified reader's user row. A racer holding one of those rows more strongly while it waits on the
+    reply's counters would deadlock with it."""
+    holding, released, errors = threading.Event(), threading.Event(), []
+
+    def hold(_reply):
+        holding.set()
+        assert released.wait(10)
+
+    def run(target, **kwargs):
+        try:
+            target(**kwargs)
+        except Exception as error:  # both are awaited below; their errors are what the test reports
+            errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=run, args=(services.reply_create,), kwargs=dict(reply, on_written=hold))
+    first.start()
+    assert holding.wait(10)
+    second = threading.Thread(target=run, args=(racer,))
+    second.start()
+    deadline = time.monotonic() + 10
+    while _lock_waiters() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    waited = _lock_waiters()
+    released.set()
+    first.join(20)
+    second.join(20)
+    assert waited == 1 and errors == [], (waited, errors)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite has one writer")
+@pytest.mark.django_db(transaction=True)
+def test_a_vote_on_a_reply_being_answered_waits_for_the_answer_and_both_land():
+    from discussions.audit import tallies_audit
+
+    thread = make_thread(topic=TopicFactory(slug="race"), author=UserFactory(username="opener"))
+    parent = make_reply(thread=thread, author=UserFactory(username="answered"), stance="pro-openai")
+    voter = UserFactory(username="voter")
+
+    _reply_committing_under(
+        lambda: services.vote_cast(actor=voter, reply_id=parent.pk, value=1),
+        actor=UserFactory(username="answerer"),
+        thread_id=thread.pk,
+        body="An answer.",
+        stance_slug="pro-openai",
+        parent_id=parent.pk,
+    )
+
+    parent.refresh_from_db()
+    assert (parent.upvotes, Reply.objects.filter(parent=parent).count()) == (1, 1)
+    assert tallies_audit() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite has one writer")
+@pytest.mark.django_db(transaction=True)
+def test_a_watcher_changing_sides_while_a_reply_notifies_them_both_land():
+    from discussions.audit import tallies_audit
+    from discussions.models import Notification
+
+    watcher = UserFactory(username="watcher")  # opened the thread, so watching it
+    thread = make_thread(topic=TopicFactory(slug="race"), author=watcher, stance="pro-openai")
+
+    _reply_committing_under(
+        lambda: services.position_set(actor=watcher, topic_slug="race", stance_slug="pro-openai"),
+        actor=UserFactory(username="replier"),
+        thread_id=thread.pk,
+        body="Telling the watcher.",
+        stance_slug="pro-openai",
+    )
+
+    assert Notification.objects.filter(user=watcher).count() == 1
+    assert watcher.positions.filter(until=None).get().stance.slug == "pro-openai"
+    assert tallies_audit() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite has one writer")
+@pytest.mark.django_db(transaction=True)
+def test_a_moderator_hiding_a_reply_being_answered_waits_for_the_answer_and_both_land():
+    from discussions.audit import tallies_audit
+
+    thread = make_thread(topic=TopicFactory(slug="race"), author=UserFactory(username="opener"))
+    parent = make_reply(thread=thread, author=UserFactory(username="answered"), stance="pro-openai")
+    moderator = ModeratorFactory(username="racemod")
+
+    _reply_committing_under(
+        lambda: services.reply_hide(actor=moderator, reply_id=parent.pk, reason="Off topic"),
+        actor=UserFactory(username="answerer"),
+        thread_id=thread.pk,
+        body="An answer.",
+        stance_slug="pro-openai",
+        parent_id=parent.pk,
+    )
+
+    parent.refresh_from_db()
+    assert (parent.state, Reply.objects.filter(parent=parent).count()) == (Reply.State.HIDDEN, 1)
+    assert tallies_audit() == []

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from forum.models import ApiToken
 from forum.tickets import TicketRefused, stream_ticket_issue, stream_ticket_user
-from tests.support.live import Stream, data, live_node, person
+from tests.support.live import Stream, data, live_node, manage, person
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -91,6 +91,40 @@ def test_a_reply_in_a_watched_thread_arrives_and_a_muted_thread_sends_nothing(no
         with node.api(opener) as client:
             assert client.post("/api/notifications/read/", json={"all": True}).json() == {"count": 0}
         assert data(stream.next("unread-count")) == {"count": 0}  # marking read moves it live
+    finally:
+        stream.close()
+
+
+def moderator(node, username) -> str:
+    """A registered person added to the Moderators group: their token."""
+    token = person(node, username)
+    grant = "from django.contrib.auth.models import Group; from django.contrib.auth import get_user_model; "
+    grant += f"Group.objects.get(name='Moderators').user_set.add(get_user_model().objects.get(username='{username}'))"
+    manage(node.url, "shell", "-c", grant)
+    return token
+
+
+def test_a_moderators_edit_and_withdrawal_of_a_reply_reach_its_authors_stream(node):
+    opener, writer, desk = person(node, "mod-opener"), person(node, "mod-writer"), moderator(node, "mod-desk")
+    thread_id = open_thread(node, opener, "Moderated")
+    posted = answer(node, writer, thread_id, "Said too loudly.")
+    stream = Stream(me_events(node), {"Authorization": f"Token {writer}"})
+    try:
+        assert data(stream.next("unread-count")) == {"count": 0}
+        with node.api(desk) as client:
+            changed = client.patch(f"/api/replies/{posted['id']}/", json={"stance": "pro-tester"})
+            assert changed.status_code == 200, changed.text
+            edited = data(stream.next("notification"))
+            assert data(stream.next("unread-count")) == {"count": 1}
+            assert client.delete(f"/api/replies/{posted['id']}/").status_code == 204
+        withdrawn = data(stream.next("notification"))
+
+        # Both about the writer's own reply, and no moderator named.
+        assert [(n["kind"], n["reply"], n["actor"]) for n in (edited, withdrawn)] == [
+            ("moderation", posted["id"], None),
+            ("moderation", posted["id"], None),
+        ]
+        assert data(stream.next("unread-count")) == {"count": 2}
     finally:
         stream.close()
 

@@ -68,7 +68,7 @@ def reply_bodies_rerender(*, reply_ids: list[int]) -> int:
     """Render these replies' bodies again with the current renderer; returns how many changed."""
     changed = 0
     with transaction.atomic(durable=True):
-        for reply in Reply.objects.select_for_update().filter(pk__in=reply_ids).order_by("pk"):
+        for reply in Reply.objects.select_for_update(no_key=True).filter(pk__in=reply_ids).order_by("pk"):
             rendered = body_render(text=reply.body, topic_id=reply.topic_id, strict=False)
             before = (reply.body_html, reply.mentions, reply.quotes, reply.render_version)
             _columns(reply, rendered)

@@ -80,7 +80,7 @@ def flag_resolve(*, actor, flag_id: int) -> Flag:
         flag = next((f for f in siblings if f.pk == flag_id), None)
         if flag is None:
             _refuse_unless_open(Flag.objects.filter(pk=flag_id).first(), flag_id, "resolved")
-        reply = Reply.objects.select_for_update().get(pk=flag.reply_id)
+        reply = Reply.objects.select_for_update(no_key=True).get(pk=flag.reply_id)
         if reply.state == Reply.State.VISIBLE:
             hide_locked(actor=actor, reply=reply, reason=f"Flag #{flag.pk}: {flag.reason}. {flag.text}".strip())
         _flags_close(

@@ -69,7 +69,11 @@ def refuse_if_locked(topic: Topic, thread_locked: bool = False) -> None:
 
 def locked_visible_reply(reply_id: int) -> Reply:
     """The reply's row, locked: every write to a reply and its counters queues on it."""
-    reply = Reply.objects.select_for_update().filter(pk=reply_id, state=Reply.State.VISIBLE).first()
+    # NO KEY UPDATE, here and wherever a row other rows point at is locked (replies, threads, topics, users):
+    # a new row's foreign keys share-lock what they name at its commit, after its counters. A plain FOR UPDATE
+    # would make them wait on a writer that waits on those counters: a vote on the parent of a reply being
+    # posted, a reader changing sides while a reply notifies them, each deadlocked with the reply.
+    reply = Reply.objects.select_for_update(no_key=True).filter(pk=reply_id, state=Reply.State.VISIBLE).first()
     if reply is None:
         raise NotFound("No such reply.")
     return reply
@@ -86,7 +90,7 @@ def locked_reply_counters(reply_id: int) -> Reply:
     low, high = connection.ops.integer_field_range(Reply._meta.pk.get_internal_type())
     if not low <= reply_id <= high:  # as the ORM does: no such row, rather than the driver's overflow
         raise NotFound("No such reply.")
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""  # as above
     table = connection.ops.quote_name(Reply._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

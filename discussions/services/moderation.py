@@ -16,7 +16,7 @@ from forum.services import moderation_log_append
 
 
 def _locked_reply(reply_id: int) -> Reply:
-    reply = Reply.objects.select_for_update().filter(pk=reply_id).first()
+    reply = Reply.objects.select_for_update(no_key=True).filter(pk=reply_id).first()
     if reply is None:
         raise NotFound("No such reply.")
     return reply

@@ -33,7 +33,7 @@ def position_set(
 def _declare(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int | None) -> Position:
     # Serialise one user's declarations on every topic: two first declarations racing would both find
     # no current position and insert two. Taken before the read below, so that read is current.
-    list(get_user_model().objects.select_for_update().filter(pk=actor.pk).values_list("pk"))
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list("pk"))
     stances = topic_stances_for(actor, topic_slug, persuaded_by_id=persuaded_by_id)
     if not stances:
         raise NotFound("No such topic.")

@@ -52,7 +52,7 @@ def _thread_switch(
     refuse_unless_moderator(actor)
     refuse_if_suspended(actor)
     with transaction.atomic(durable=True):
-        thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
+        thread = Thread.objects.select_for_update(no_key=True).filter(pk=thread_id).first()
         if thread is None:
             raise NotFound("No such thread.")
         if getattr(thread, field) == value:

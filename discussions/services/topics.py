@@ -104,7 +104,7 @@ def topic_create(
 
 
 def _lock(*, actor, topic_id: int, locked: bool, reason: str) -> Topic:
-    topic = Topic.objects.select_for_update().filter(pk=topic_id).first()
+    topic = Topic.objects.select_for_update(no_key=True).filter(pk=topic_id).first()
     if topic is None:
         raise NotFound("No such topic.")
     if topic.is_locked == locked:
@@ -173,7 +173,8 @@ def _update(*, actor, topic: Topic, is_locked, fields: dict) -> Topic:
         if is_locked is not None:
             topic.is_locked = _lock(actor=actor, topic_id=topic.pk, locked=is_locked, reason="").is_locked
         # The stored row, locked: the caller's instance may already carry the new values (an admin form does).
-        stored = Topic.objects.select_for_update().filter(pk=topic.pk).values(*fields).first() if fields else {}
+        locked = Topic.objects.select_for_update(no_key=True).filter(pk=topic.pk)
+        stored = locked.values(*fields).first() if fields else {}
         changed = {name: value for name, value in fields.items() if stored[name] != value}
         if changed:
             before = {name: stored[name] for name in changed}
