@@ -62,7 +62,8 @@ def _render_widget(request, topic):
 @require_safe
 def widget(request, slug: str):
     """The widget of one topic."""
-    return _render_widget(request, selectors.topic_get(slug=slug))
+    # The topic as the summary reads it (with its stances' tallies): one statement, not two before the summary's.
+    return _render_widget(request, selectors.topic_for_summary(slug=slug))
 
 
 @require_safe

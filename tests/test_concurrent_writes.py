@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from discussions import services
 from discussions.models import Reply, Vote
@@ -304,7 +304,7 @@ def _reply_committing_under(racer, **reply) -> None:
         except Exception as error:  # both are awaited below; their errors are what the test reports
             errors.append(f"{type(error).__name__}: {error}")
         finally:
-            connection.close()
+            connections.close_all()
 
     first = threading.Thread(target=run, args=(services.reply_create,), kwargs=dict(reply, on_written=hold))
     first.start()

@@ -54,6 +54,8 @@ def test_the_widget_shows_the_question_balance_best_replies_and_a_join_link(clie
     assert 'role="img" aria-label="The testers had a point: 67% of replies; OpenAI' in page
     assert "<strong>Unpaid</strong> is unpaid." in page  # the sanitised body_html, not the Markdown
     assert "score 1" in page
+    counts = page[page.index("data-counts>") + len("data-counts>") :].split("</p>")[0]
+    assert " ".join(re.sub(r"<[^>]+>", " ", counts).split()) == "3 replies · 2 participants · 1 vote"  # not "1 votes"
     assert 'href="https://forum.example/t/sora-leak"' in page
     assert 'type="application/json+oembed" href="/api/oembed/?url=http%3A%2F%2Ftestserver%2Fembed%2Ftopics' in page
     assert '<script src="/embed/widget.js" defer></script>' in page and "<script>" not in page
@@ -140,9 +142,9 @@ def test_only_allowed_origins_may_read_the_embed_api_and_never_with_credentials(
 
 def test_the_widget_costs_a_summary_read(client, debate, news_allowed, query_budget):
     client.get("/embed/topics/sora-leak/")  # the allowed origins are cached from here on
-    with query_budget(6):
-        # 1 the topic, 2 its stances; the summary: 3 the tallies, 4-5 the best replies of each stance,
-        # 6 the persuasive replies. The allowed origins come from the cache.
+    with query_budget(2):
+        # 1 the topic's stances with the topic and each one's tally; 2 the summary's replies (each stance's
+        # best and the most persuasive, one union). The allowed origins come from the cache.
         assert client.get("/embed/topics/sora-leak/").status_code == 200
 
 

@@ -90,5 +90,10 @@ def test_the_widget_redraws_its_counts_from_the_stream(node, browser):
 
     grown = f'const n = Number(document.querySelector("[data-count=replies]").textContent); return n > {before} && n;'
     assert wait_for(browser, grown) == before + 1
+    # The noun follows the number ("1 reply", "2 replies"): set wrong by hand, the next frame rewrites it.
+    browser.execute_script('document.querySelector("[data-noun=replies]").textContent = "reply";')
+    post(node, person(node, "widget-poster-2"), "And me.")
+    assert wait_for(browser, grown.replace(str(before), str(before + 1))) == before + 2
+    assert browser.execute_script('return document.querySelector("[data-noun=replies]").textContent;') == "replies"
     SCREENSHOT.parent.mkdir(exist_ok=True)
     browser.save_screenshot(str(SCREENSHOT))

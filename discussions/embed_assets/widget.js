@@ -33,7 +33,10 @@
     root.querySelector("[data-balance]").setAttribute("aria-label", labels.join("; "));
     ["replies", "participants", "votes"].forEach(function (name) {
       var count = root.querySelector('[data-count="' + name + '"]');
-      if (count && typeof summary[name] === "number") count.textContent = summary[name];
+      var noun = root.querySelector('[data-noun="' + name + '"]');
+      if (typeof summary[name] !== "number") return;
+      if (count) count.textContent = summary[name];
+      if (noun) noun.textContent = noun.getAttribute(summary[name] === 1 ? "data-one" : "data-many");
     });
     postHeight();
   }
