@@ -98,10 +98,13 @@ class ModerationAction(models.Model):
         DISMISS_FLAG = "dismiss-flag", "dismiss flag"
         SUSPEND = "suspend", "suspend user"
         UNSUSPEND = "unsuspend", "lift suspension"
+        ALLOW_EMBED = "allow-embed", "allow a site to embed"
+        CHANGE_EMBED = "change-embed", "change an allowed site"
+        DISALLOW_EMBED = "disallow-embed", "stop allowing a site"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=20, choices=Action.choices)
-    target_type = models.CharField(max_length=20, help_text="reply, thread, topic, flag or user")
+    target_type = models.CharField(max_length=20, help_text="reply, thread, topic, flag, user or embed-origin")
     target_id = models.BigIntegerField()
     target_repr = models.CharField(max_length=200)
     reason = models.TextField(blank=True)

@@ -9,6 +9,7 @@ from discussions import services
 from discussions.embedding import allowed_origins
 from discussions.models import EmbedOrigin
 from forum.errors import NotAllowed
+from forum.models import ModerationAction
 from tests.support.factories import UserFactory, make_reply
 
 pytestmark = pytest.mark.django_db
@@ -127,6 +128,22 @@ def test_the_admin_adds_and_removes_an_origin(client, operator, django_capture_o
         removed = client.post(f"/admin/discussions/embedorigin/{row.pk}/delete/", {"post": "yes"})
     assert removed.status_code == 302
     assert not EmbedOrigin.objects.exists() and allowed_origins() == ()
+
+
+def test_every_change_to_the_allowed_sites_is_in_the_moderation_log(operator):
+    row = services.embed_origin_add(actor=operator, origin="https://A.example", note="A")
+    services.embed_origin_update(actor=operator, origin_id=row.pk, origin="https://b.example", note="B")
+    services.embed_origin_update(actor=operator, origin_id=row.pk, origin="https://b.example", note="B")  # no-op
+    services.embed_origin_remove(actor=operator, origin_id=row.pk)
+
+    log = ModerationAction.objects.filter(target_type="embed-origin").order_by("id")
+    first, second = {"origin": "https://a.example", "note": "A"}, {"origin": "https://b.example", "note": "B"}
+    assert [(a.action, a.target_id, a.before, a.after) for a in log] == [
+        ("allow-embed", row.pk, None, first),
+        ("change-embed", row.pk, first, second),
+        ("disallow-embed", row.pk, second, None),
+    ]
+    assert {a.actor_id for a in log} == {operator.pk} and not EmbedOrigin.objects.exists()
 
 
 @pytest.mark.parametrize("path", ["/api/embed/?url=" + ARTICLE, "/api/oembed/?url=" + ARTICLE, "/api/embed/"])
