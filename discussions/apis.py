@@ -211,9 +211,12 @@ class TopicViewSet(
             data = _valid(PositionInputSerializer, request)
 
             def answer(position):
-                # The service hands back the current position with its topic and stance; only the one before it
-                # is read (one row of the history index), not the whole history.
-                previous = selectors.position_before(position=position)
+                # A change knows the stance it left; the same stance again does not, and reads the one before
+                # (one row of the history index), never the whole history.
+                if hasattr(position, "previous"):
+                    previous = position.previous
+                else:
+                    previous = selectors.position_before(position=position)
                 return PositionSerializer(
                     {"stance": position.stance, "since": position.since, "previous": previous}
                 ).data

@@ -18,7 +18,8 @@ def position_set(
 ) -> Position:
     """Declare or change the actor's side on a topic; every earlier position stays as history.
 
-    `on_written(position)` runs inside the transaction.
+    A new position carries `previous`, the slug of the stance it replaced (None for a first declaration);
+    the same stance again hands back the current one, without it. `on_written(position)` runs inside the transaction.
     """
     refuse_if_suspended(actor)
     with transaction.atomic(durable=True):
@@ -58,6 +59,7 @@ def _declare(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int |
     position = Position.objects.create(
         user=actor, topic=topic, stance=stance, persuaded_by_id=persuaded_by_id, since=now
     )
+    position.previous = held.slug if held else None
     bookkeeping.positions_moved(topic_id=topic.pk, moves=moves, shifted=current_id is not None, now=now)
     event_append(kind=Event.Kind.POSITION_CHANGED, topic_id=topic.pk, actor_id=actor.pk)
     return position
