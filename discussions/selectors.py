@@ -134,10 +134,17 @@ def _stances_with_tallies(stances: QuerySet[Stance], *, thread_id: int | None) -
     )
 
 
-def topic_for_summary(*, slug: str) -> Topic:
-    """The topic with `summary_stances`: its stances in order, each with its topic-wide tally; one query."""
-    stances = list(_stances_with_tallies(Stance.objects.filter(topic__slug=slug), thread_id=None))
-    topic = stances[0].topic if stances else topic_get(slug=slug)  # a topic has stances; 404 when there is none
+def topic_for_summary(*, slug: str | None = None, source_key: str | None = None) -> Topic:
+    """The topic by slug or by its article's key, with `summary_stances`: its stances in order, each with its
+    topic-wide tally; one query."""
+    where = {"topic__slug": slug} if source_key is None else {"topic__source_key": source_key}
+    stances = list(_stances_with_tallies(Stance.objects.filter(**where), thread_id=None))
+    if stances:
+        topic = stances[0].topic
+    elif source_key is not None:  # a topic has stances: none means no debate under that article
+        raise Http404("No debate sits under this article.")
+    else:
+        topic = topic_get(slug=slug)  # the 404 a slug gets everywhere else
     topic.summary_stances = stances
     return topic
 

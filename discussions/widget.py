@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
@@ -73,10 +73,7 @@ def widget_for_article(request):
         key = source_key(request.GET.get("url", ""))
     except Invalid as exc:
         return allow_framing(HttpResponse(f"url: {exc.errors['url'][0]}", status=400, content_type="text/plain"))
-    topic = selectors.topic_list().filter(source_key=key).first()
-    if topic is None:
-        raise Http404("No debate sits under this article.")
-    return _render_widget(request, topic)
+    return _render_widget(request, selectors.topic_for_summary(source_key=key))  # 404 when no debate sits there
 
 
 @cache
