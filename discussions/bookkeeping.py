@@ -16,6 +16,7 @@ from django.utils import timezone
 from discussions.models import DailyTally, Participation, Reply, StanceTally, Thread, Topic, Vote
 from discussions.ranking import bridging, controversy, wilson_lower_bound
 from discussions.summary_cache import summary_invalidate
+from forum.rawsql import prepared_cursor
 
 # A tally's or a participation's scope within its topic: (thread id, stance id), None for "all of them".
 Scope = tuple[int | None, int | None]
@@ -77,7 +78,7 @@ def _scopes_update_sql(model, base: dict, moves: dict[Scope, dict[str, int]], al
 
 def _update_scopes(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning: tuple) -> dict:
     """Run _scopes_update_sql; {scope: returned values} of the rows it found."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # every reply moves its author's participations with one of a few shapes
         cursor.execute(*_scopes_update_sql(model, base, moves, also, returning))
         return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
 
@@ -180,7 +181,7 @@ def _in_one_statement(*, topic_id: int, tallies: dict, also: dict, daily: dict, 
         parts.append(f"moved_then{n} AS ({sql} AND {after} RETURNING 1)")
         params += then_params
         after += f" AND (SELECT count(*) FROM moved_then{n}) >= 0"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # every vote, reply and change of position sends one of a few shapes
         cursor.execute(f"WITH {', '.join(parts)} SELECT thread_id, stance_id FROM moved_tallies", params)
         return {(row[0], row[1]) for row in cursor.fetchall()}
 
@@ -292,10 +293,10 @@ def votes_moved(reply: Reply, *, up: int, down: int, upvotes_by_day: dict[dateti
     summary_invalidate(reply.topic_id)
 
 
-def positions_moved(*, topic_id: int, moves: dict[int, int], shifted: bool, now) -> None:
+def positions_moved(*, topic_id: int, moves: dict[int, int], shifted: bool, now, then=()) -> None:
     """Count users taking (+1) or leaving (-1) positions on the topic ({stance id: change}); `shifted`: one
-    of them changed sides, a shift in the topic's count."""
-    then = [_row_moved_sql(Topic, topic_id, add={"shift_count": 1})] if shifted else []
+    of them changed sides, a shift in the topic's count. The statements of `then` (the outbox row) follow."""
+    then = [*([_row_moved_sql(Topic, topic_id, add={"shift_count": 1})] if shifted else []), *then]
     # Both stances' tallies in one statement, locked in key order, so A→B beside B→A cannot deadlock.
     _counters_moved(
         topic_id=topic_id,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from forum.errors import Invalid
+from forum.rawsql import prepared_cursor
 
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 16
@@ -99,7 +100,7 @@ def snippet_html(raw: str) -> str:
 
 def index_reply(*, reply_id: int, thread_id: int, body: str) -> None:
     """(Re)index one reply with its thread's title; call inside the writing service's transaction."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # every new reply and edit sends it
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {TABLE} (reply_id, topic_id, document) "

@@ -146,6 +146,11 @@ else:
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Prepared statements for the hot writes' own SQL (forum.rawsql.prepared_cursor, which binds parameters on
+    # the server); Django's cursors bind on the client, which never prepares, so the ORM's queries are as
+    # before. Off behind a pooler in transaction mode that cannot keep them (PgBouncer before 1.21).
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "prepare_threshold": 0}
 # A read replica: reads go there, writes and the reads of write requests to the primary.
 if env_str("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = {

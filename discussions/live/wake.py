@@ -13,6 +13,8 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
+from forum.rawsql import prepared_cursor
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "discussions-events"
@@ -44,7 +46,7 @@ def _publish() -> None:
             log.warning("live: Redis publish failed (%s); streams poll the outbox for %.0f s", exc, COOLDOWN)
     elif connection.vendor == "postgresql":
         try:
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
         except Exception:  # the write has committed; a lost wake-up only waits for the next poll
             log.warning("live: NOTIFY failed; streams poll the outbox", exc_info=True)

@@ -35,9 +35,11 @@ def reply_event_append(*, kind: str, reply, actor) -> Event:
     )
 
 
-def reply_event_statement(*, kind: str, reply, actor) -> tuple[str, list]:
-    """The same row as reply_event_append, as an INSERT for a caller that sends it among its own statements
-    (a vote's counter moves are one statement on PostgreSQL); (sql, params) ending in a WHERE clause."""
+def event_statement(
+    *, kind: str, topic_id: int, thread_id: int | None = None, reply_id: int | None = None, actor_id: int | None
+) -> tuple[str, list]:
+    """event_append's row as an INSERT for a caller that sends it among its own statements (a vote's or a
+    change of side's counter moves are one statement on PostgreSQL); (sql, params) ending in a WHERE clause."""
     outbox_grown()
     table = connection.ops.quote_name(Event._meta.db_table)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -45,7 +47,18 @@ def reply_event_statement(*, kind: str, reply, actor) -> tuple[str, list]:
         f"INSERT INTO {table} (kind, topic_id, thread_id, reply_id, actor_id, user_id, created_at) "
         "SELECT %s, %s, %s, %s, %s, NULL, %s WHERE 1 = 1"
     )
-    return sql, [kind, reply.topic_id, reply.thread_id, reply.pk, None if actor is None else actor.pk, now]
+    return sql, [kind, topic_id, thread_id, reply_id, actor_id, now]
+
+
+def reply_event_statement(*, kind: str, reply, actor) -> tuple[str, list]:
+    """reply_event_append's row as event_statement's INSERT."""
+    return event_statement(
+        kind=kind,
+        topic_id=reply.topic_id,
+        thread_id=reply.thread_id,
+        reply_id=reply.pk,
+        actor_id=None if actor is None else actor.pk,
+    )
 
 
 def events_prune(*, before, batch: int = 10_000) -> int:

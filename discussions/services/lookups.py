@@ -1,11 +1,14 @@
 """Row lookups and refusals the write services share; plain functions, run inside the caller's transaction."""
 
-from django.db import connection
-from django.db.models import Exists, F, FilteredRelation, Model, OuterRef, Q, Value
+import functools
 
-from discussions.models import Reply, Stance, Topic
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from discussions.models import Position, Reply, Stance, Thread, Topic
 from forum.errors import Invalid, NotAllowed, NotFound
 from forum.permissions import can_moderate
+from forum.rawsql import columns, from_row, prepared_cursor
 
 
 def stance_named(topic: Topic, stances: list[Stance], slug: str, field: str = "stance") -> Stance:
@@ -23,41 +26,86 @@ def stance_of_topic(topic: Topic, slug: str, field: str = "stance") -> tuple[Sta
     return stance_named(topic, stances, slug, field), stances
 
 
-def _visible_reply_exists(reply_id: int | None, **where):
-    if reply_id is None:
-        return Value(True)
-    return Exists(Reply.objects.filter(pk=reply_id, state=Reply.State.VISIBLE, **where))
-
-
 def thread_stances(thread_id: int, *, parent_id: int | None) -> list[Stance]:
     """The stances of the thread's topic in order, each with `topic`, `thread_locked` and `parent_visible`
     (whether `parent_id` is a visible reply of the thread): what posting a reply checks, in one query."""
-    return list(
-        Stance.objects.filter(topic__threads=thread_id)
-        .select_related("topic")
-        .annotate(
-            thread_locked=F("topic__threads__is_locked"),
-            parent_visible=_visible_reply_exists(parent_id, thread_id=thread_id),
-        )
-        .order_by("position", "id")
-    )
+    # Raw SQL, prepared, as topic_stances_for below: every reply posted runs it.
+    sql, stance_names, topic_names = _stances_sql(connection.vendor, "thread", parent_id is not None)
+    params = [thread_id] if parent_id is None else [parent_id, thread_id]
+    stances = []
+    for stance, locked, visible in _stances_from(sql, params, stance_names, topic_names):
+        stance.thread_locked, stance.parent_visible = bool(locked), bool(visible)  # SQLite answers 0 or 1
+        stances.append(stance)
+    return stances
 
 
 def topic_stances_for(user, topic_slug: str, *, persuaded_by_id: int | None) -> list[Stance]:
     """The topic's stances in order, each with `topic`, `current_id` (the user's current position, on its
     stance's row only) and `persuaded_visible` (whether that reply is visible in the topic): one query."""
-    # A join on the stance's positions rather than subqueries on the topic's: the same answer, and less than
-    # half the time spent building the SQL, which took longer than running it.
-    return list(
-        Stance.objects.filter(topic__slug=topic_slug)
-        .select_related("topic")
-        .annotate(
-            current=FilteredRelation("positions", condition=Q(positions__user=user, positions__until=None)),
-            current_id=F("current__id"),
-            persuaded_visible=_visible_reply_exists(persuaded_by_id, topic=OuterRef("topic_id")),
+    # Raw SQL, prepared: every change of side runs it, and the ORM spelling (a filtered relation and an
+    # Exists) took longer to build in Python than the database took to answer it.
+    sql, stance_names, topic_names = _stances_sql(connection.vendor, "topic", persuaded_by_id is not None)
+    params = [user.pk, topic_slug] if persuaded_by_id is None else [persuaded_by_id, user.pk, topic_slug]
+    stances = []
+    for stance, current_id, visible in _stances_from(sql, params, stance_names, topic_names):
+        stance.current_id, stance.persuaded_visible = current_id, bool(visible)
+        stances.append(stance)
+    return stances
+
+
+def _stances_from(sql: str, params: list, stance_names: tuple, topic_names: tuple) -> list[tuple]:
+    """Run a _stances_sql statement: (stance with its `topic`, the row's last two values) for each stance."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    split = len(stance_names)
+    topic = from_row(Topic, topic_names, rows[0][split:-2])
+    found = []
+    for row in rows:
+        stance = from_row(Stance, stance_names, row[:split])
+        stance.topic = topic
+        found.append((stance, row[-2], row[-1]))
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _stances_sql(vendor: str, by: str, with_reply: bool) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The stances of a thread's topic (by "thread": its lock, whether the parent is visible in it) or of a
+    topic by slug (by "topic": the user's current position's id, whether the persuading reply is visible)."""
+    quote = connection.ops.quote_name
+    stance_names, stance_list = columns(Stance, "s")
+    topic_names, topic_list = columns(Topic, "t")
+    visible = "1 = 1"
+    if with_reply:
+        # The state in the text, as in the vote's statements: the generic plan then uses the partial index.
+        within = "r.thread_id = th.id" if by == "thread" else "r.topic_id = s.topic_id"
+        visible = (
+            f"EXISTS (SELECT 1 FROM {quote(Reply._meta.db_table)} r WHERE r.id = %s "
+            f"AND r.state = '{Reply.State.VISIBLE.value}' AND {within})"
         )
-        .order_by("position", "id")
-    )
+    stances = f"{quote(Stance._meta.db_table)} s INNER JOIN {quote(Topic._meta.db_table)} t ON t.id = s.topic_id"
+    if by == "thread":
+        sql = (
+            f"SELECT {stance_list}, {topic_list}, th.is_locked, {visible} FROM {stances} "
+            f"INNER JOIN {quote(Thread._meta.db_table)} th ON th.topic_id = t.id WHERE th.id = %s"
+        )
+    else:
+        sql = (
+            f"SELECT {stance_list}, {topic_list}, p.id, {visible} FROM {stances} "
+            f"LEFT JOIN {quote(Position._meta.db_table)} p ON p.stance_id = s.id AND p.user_id = %s "
+            "AND p.until IS NULL WHERE t.slug = %s"
+        )
+    return f"{sql} ORDER BY s.{quote('position')}, s.id", stance_names, topic_names
+
+
+def user_locked(user_id: int) -> None:
+    """Lock the user's row (NO KEY UPDATE, as below): serialises one user's writes that must not interleave."""
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+    table = connection.ops.quote_name(get_user_model()._meta.db_table)
+    with prepared_cursor() as cursor:  # raw and prepared: every change of side takes it first
+        cursor.execute(f"SELECT id FROM {table} WHERE id = %s{lock}", [user_id])
 
 
 def refuse_if_locked(topic: Topic, thread_locked: bool = False) -> None:
@@ -92,29 +140,15 @@ def locked_reply_counters(reply_id: int) -> Reply:
         raise NotFound("No such reply.")
     lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""  # as above
     table = connection.ops.quote_name(Reply._meta.db_table)
-    with connection.cursor() as cursor:
+    visible = Reply.State.VISIBLE.value  # in the text: a prepared statement's plan can then use the partial index
+    with prepared_cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(VOTE_COUNTERS)} FROM {table} WHERE id = %s AND state = %s{lock}",
-            [reply_id, Reply.State.VISIBLE],
+            f"SELECT {', '.join(VOTE_COUNTERS)} FROM {table} WHERE id = %s AND state = '{visible}'{lock}", [reply_id]
         )
         row = cursor.fetchone()
     if row is None:
         raise NotFound("No such reply.")
     return from_row(Reply, VOTE_COUNTERS, row)
-
-
-def from_row(model, names: tuple[str, ...], values) -> Model:
-    """An instance of `model` from a raw cursor's row of these columns (attnames); the rest load if asked for."""
-    by_name = {}
-    for name, value in zip(names, values, strict=True):
-        field = model._meta.get_field(name)
-        column = field.get_col(model._meta.db_table)
-        # The ORM's own converters: SQLite, for one, hands dates and JSON back as text.
-        for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-            value = convert(value, column, connection)
-        by_name[name] = value
-    ordered = [f.attname for f in model._meta.concrete_fields if f.attname in by_name]  # from_db's order
-    return model.from_db(connection.alias, ordered, [by_name[name] for name in ordered])
 
 
 def refuse_unless_author_or_moderator(actor, reply: Reply, doing: str) -> None:
