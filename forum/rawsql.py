@@ -3,7 +3,7 @@ instances from their rows."""
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 
@@ -26,14 +26,15 @@ def _plan(model, names: tuple[str, ...], vendor: str) -> tuple:
 
 def from_row(model, names: tuple[str, ...], values) -> Model:
     """An instance of `model` from a raw cursor's row of these columns (attnames); the rest load if asked for."""
-    converters, ordered, attnames = _plan(model, tuple(names), connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks the thread's one up
+    converters, ordered, attnames = _plan(model, tuple(names), db.vendor)
     values = list(values)
     if len(values) != len(names):
         raise ValueError(f"{len(values)} values for {len(names)} columns of {model.__name__}")
     for i, (found, column) in enumerate(converters):
         for convert in found:
-            values[i] = convert(values[i], column, connection)
-    return model.from_db(connection.alias, attnames, [values[i] for i in ordered])
+            values[i] = convert(values[i], column, db)
+    return model.from_db(db.alias, attnames, [values[i] for i in ordered])
 
 
 def columns(model, alias: str) -> tuple[tuple[str, ...], str]:
@@ -48,18 +49,19 @@ def prepared_cursor():
     # The hot writes' statements were planned afresh on every request, and planning cost the database more
     # than running them. Only these are prepared: the ORM's reads stay bound on the client, where a generic
     # plan could not serve a skewed filter (one prolific author) as the plan for its own value does.
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:  # DATABASE_PREPARED_STATEMENTS=0
-        return connection.cursor()
-    connection.validate_thread_sharing()
+    db = connections[DEFAULT_DB_ALIAS]  # once, as in from_row
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    if db.connection.prepare_threshold is None:  # DATABASE_PREPARED_STATEMENTS=0
+        return db.cursor()
+    db.validate_thread_sharing()
     prepared, logged = _prepared_classes()
-    with connection.wrap_database_errors:
-        raw = prepared(connection.connection)
+    with db.wrap_database_errors:
+        raw = prepared(db.connection)
     # Wrapped as Django wraps its own cursors, so errors map the same way and the query log counts it.
-    return logged(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+    return logged(raw, db) if db.queries_logged else db.make_cursor(raw)
 
 
 @functools.cache

@@ -141,3 +141,21 @@ def test_sqlite_is_set_up_for_concurrent_writers(settings):
     assert options["transaction_mode"] == "IMMEDIATE"
     assert options["timeout"] >= 5
     assert "journal_mode=WAL" in options["init_command"]
+
+
+@pytest.mark.parametrize(("value", "threshold"), [(None, "0"), ("1", "0"), ("0", "None")])
+def test_prepared_statements_are_on_unless_an_operator_turns_them_off(value, threshold):
+    # Settings only: no server is reached. Off is what a pooler in transaction mode needs.
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold'))"
+    extra = {} if value is None else {"DATABASE_PREPARED_STATEMENTS": value}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--verbosity", "0", "-c", code],
+        cwd=ROOT,
+        env=environment(DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused", **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == threshold

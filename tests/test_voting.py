@@ -2,11 +2,12 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from discussions.models import Reply, Vote
 from discussions.ranking import wilson_lower_bound
 from tests.support.clients import client_for
-from tests.support.factories import UserFactory
+from tests.support.factories import UserFactory, make_reply
 from tests.support.queries import statements
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +152,51 @@ def test_retracting_a_vote_costs_a_fixed_number_of_queries(reply, as_author, que
     # outbox row.
     with query_budget(4 + COUNTER_MOVES):
         as_author.delete(f"/api/replies/{reply.pk}/vote/")
+
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+
+
+def _deallocate_all() -> None:
+    # Prepared statements outlive a test on the suite's one connection; psycopg forgets its own on seeing this.
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@postgresql_only
+def test_a_vote_sends_its_own_statements_prepared_and_logs_them_with_their_values(reply, thread, other, as_author):
+    other_reply = make_reply(thread=thread, author=other, stance="pro-tester", body="A second argument.")
+    _deallocate_all()
+    vote(as_author, reply, 1)
+    with CaptureQueriesContext(connection) as captured:
+        vote(as_author, other_reply, -1)
+    prepared = _prepared()
+
+    # The token lookup, the reply's lock, the ballot, the vote's INSERT and the counters' one statement.
+    ours = ('SELECT t."token_key"', "SELECT id, topic_id", "SELECT s.id, s.slug", 'INSERT INTO "discussions_vote"')
+    for start in ours:
+        assert any(sql.startswith(start) for sql in prepared), (start, prepared)
+    assert any(sql.startswith("WITH moved_first AS") for sql in prepared)
+    # The ORM's own statements are bound on the client, never prepared (a generic plan could not serve a skewed filter).
+    assert not [sql for sql in prepared if '"discussions_reply"."id"' in sql]
+    # The query log shows what ran, values in place, not placeholders.
+    lock = next(sql for sql in statements(captured) if sql.startswith("SELECT id, topic_id"))
+    assert f"WHERE id = {other_reply.pk} AND" in lock and "$1" not in lock
+
+
+@postgresql_only
+def test_with_prepared_statements_off_the_same_vote_prepares_nothing(reply, as_author):
+    _deallocate_all()
+    connection.connection.prepare_threshold = None  # what DATABASE_PREPARED_STATEMENTS=0 leaves
+    try:
+        response = vote(as_author, reply, 1)
+        assert response.status_code == 200, response.content
+        assert _prepared() == []
+    finally:
+        connection.connection.prepare_threshold = 0
