@@ -37,6 +37,15 @@ def from_row(model, names: tuple[str, ...], values) -> Model:
     return model.from_db(db.alias, attnames, [values[i] for i in ordered])
 
 
+def inserted_id(cursor, sql: str, params: list) -> int:
+    """Run a one-row INSERT (`sql` without RETURNING) on `cursor`; the new row's id."""
+    if connection.features.can_return_columns_from_insert:
+        cursor.execute(f"{sql} RETURNING id", params)
+        return cursor.fetchone()[0]
+    cursor.execute(sql, params)  # SQLite before 3.35 has no RETURNING
+    return cursor.lastrowid
+
+
 def columns(model, alias: str) -> tuple[tuple[str, ...], str]:
     """Every concrete column of `model` (attnames) and their SELECT list qualified by the table `alias`."""
     names = tuple(f.attname for f in model._meta.concrete_fields)

@@ -24,15 +24,15 @@ def event_append(
     return event
 
 
+def _of_reply(reply, actor) -> dict:
+    """What an outbox row of a change to one reply names."""
+    actor_id = None if actor is None else actor.pk
+    return {"topic_id": reply.topic_id, "thread_id": reply.thread_id, "reply_id": reply.pk, "actor_id": actor_id}
+
+
 def reply_event_append(*, kind: str, reply, actor) -> Event:
     """The outbox row of a change to one reply."""
-    return event_append(
-        kind=kind,
-        topic_id=reply.topic_id,
-        thread_id=reply.thread_id,
-        reply_id=reply.pk,
-        actor_id=None if actor is None else actor.pk,
-    )
+    return event_append(kind=kind, **_of_reply(reply, actor))
 
 
 def event_statement(
@@ -52,13 +52,7 @@ def event_statement(
 
 def reply_event_statement(*, kind: str, reply, actor) -> tuple[str, list]:
     """reply_event_append's row as event_statement's INSERT."""
-    return event_statement(
-        kind=kind,
-        topic_id=reply.topic_id,
-        thread_id=reply.thread_id,
-        reply_id=reply.pk,
-        actor_id=None if actor is None else actor.pk,
-    )
+    return event_statement(kind=kind, **_of_reply(reply, actor))
 
 
 def events_prune(*, before, batch: int = 10_000) -> int:

@@ -9,7 +9,7 @@ from discussions.services.events import reply_event_statement
 from discussions.services.lookups import locked_reply_counters
 from forum.errors import Invalid
 from forum.permissions import refuse_if_suspended
-from forum.rawsql import from_row, prepared_cursor
+from forum.rawsql import from_row, inserted_id, prepared_cursor
 
 # What the ballot reads of the voter's vote; its other fields load if ever asked for.
 _VOTE_FIELDS = ("id", "user_id", "reply_id", "value", "voter_stance_id", "cast_at", "retracted_at")
@@ -28,7 +28,7 @@ _BALLOT_SQL = (
 
 _INSERT_SQL = (
     "INSERT INTO {vote} (user_id, reply_id, value, voter_stance_id, created_at, cast_at, updated_at, retracted_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, NULL) RETURNING id"
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, NULL)"
 )
 
 
@@ -69,8 +69,7 @@ def _vote_inserted(*, actor, reply: Reply, value: int, side: int | None, now) ->
     """The actor's first vote on the reply, written; raw SQL for the same reason as the ballot."""
     at = connection.ops.adapt_datetimefield_value(now)
     with prepared_cursor() as cursor:
-        cursor.execute(_INSERT_SQL.format(vote=_table(Vote)), [actor.pk, reply.pk, value, side, at, at, at])
-        (pk,) = cursor.fetchone()
+        pk = inserted_id(cursor, _INSERT_SQL.format(vote=_table(Vote)), [actor.pk, reply.pk, value, side, at, at, at])
     vote = Vote(id=pk, user=actor, reply=reply, value=value, voter_stance_id=side, created_at=now, cast_at=now)
     vote.updated_at = now  # auto_now: the constructor leaves it unset
     vote._state.adding, vote._state.db = False, connection.alias  # as the ORM marks a saved row
