@@ -18,7 +18,7 @@ from rest_framework import exceptions
 from forum.models import ApiToken
 from forum.permissions import suspension_checked
 from forum.rawsql import columns, from_row, prepared_cursor
-from forum.selectors import suspension_in_force_exists
+from forum.selectors import suspension_in_force_sql
 
 # knox tokens and the 40-character keys of the tokens migrated from DRF's authtoken are lowercase hex.
 _TOKEN = re.compile(r"[0-9a-f]{16,128}")
@@ -27,13 +27,12 @@ LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 
 @functools.lru_cache(maxsize=4)
 def _lookup_sql(vendor: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The token lookup's SQL (key prefix, now) and the token's and user's columns it selects, in order."""
+    """The token lookup's SQL (now twice, key prefix, now) and the token's and user's columns it selects, in order."""
     User, quote = get_user_model(), connection.ops.quote_name
     token_names, token_list = columns(ApiToken, "t")
     user_names, user_list = columns(User, "u")
     column = {name: quote(ApiToken._meta.get_field(name).column) for name in ("user", "token_key", "expiry")}
-    # The suspension test's text does not depend on the time, which goes in its parameters.
-    suspended = suspension_in_force_exists(f"t.{column['user']}", timezone.now()).sql
+    suspended = suspension_in_force_sql(f"t.{column['user']}")
     sql = (
         f"SELECT {token_list}, {user_list}, {suspended} FROM {quote(ApiToken._meta.db_table)} t "
         f"INNER JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = t.{column['user']} "
@@ -47,9 +46,9 @@ def _candidates(prefix: str, now) -> list[tuple[ApiToken, bool]]:
     # Raw SQL: every authenticated request runs it, and the ORM spelling (select_related and the suspension
     # annotation) took as long to compile in Python as the database took to answer it.
     sql, token_names, user_names = _lookup_sql(connection.vendor)
-    suspended = suspension_in_force_exists("", now)  # only its parameters: the time, adapted for the database
+    at = connection.ops.adapt_datetimefield_value(now)
     with prepared_cursor() as cursor:
-        cursor.execute(sql, [*suspended.params, prefix, connection.ops.adapt_datetimefield_value(now)])
+        cursor.execute(sql, [at, at, prefix, at])
         rows = cursor.fetchall()
     User, found, split = get_user_model(), [], len(token_names)
     for row in rows:

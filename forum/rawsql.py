@@ -37,6 +37,11 @@ def from_row(model, names: tuple[str, ...], values) -> Model:
     return model.from_db(db.alias, attnames, [values[i] for i in ordered])
 
 
+def table(model) -> str:
+    """The model's table name, quoted for the database."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 def inserted_id(cursor, sql: str, params: list) -> int:
     """Run a one-row INSERT (`sql` without RETURNING) on `cursor`; the new row's id."""
     if connection.features.can_return_columns_from_insert:

@@ -8,7 +8,7 @@ from django.db import connection
 from discussions.models import Position, Reply, Stance, Thread, Topic
 from forum.errors import Invalid, NotAllowed, NotFound
 from forum.permissions import can_moderate
-from forum.rawsql import columns, from_row, prepared_cursor
+from forum.rawsql import columns, from_row, prepared_cursor, table
 
 
 def stance_named(topic: Topic, stances: list[Stance], slug: str, field: str = "stance") -> Stance:
@@ -102,10 +102,8 @@ def _stances_sql(vendor: str, by: str, with_reply: bool) -> tuple[str, tuple[str
 
 def user_locked(user_id: int) -> None:
     """Lock the user's row (NO KEY UPDATE, as below): serialises one user's writes that must not interleave."""
-    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
-    table = connection.ops.quote_name(get_user_model()._meta.db_table)
     with prepared_cursor() as cursor:  # raw and prepared: every change of side takes it first
-        cursor.execute(f"SELECT id FROM {table} WHERE id = %s{lock}", [user_id])
+        cursor.execute(f"SELECT id FROM {table(get_user_model())} WHERE id = %s{_no_key_update()}", [user_id])
 
 
 def refuse_if_locked(topic: Topic, thread_locked: bool = False) -> None:
@@ -113,6 +111,11 @@ def refuse_if_locked(topic: Topic, thread_locked: bool = False) -> None:
         raise NotAllowed("This topic is locked: it takes no new threads or replies.")
     if thread_locked:
         raise NotAllowed("This thread is locked: it takes no new replies.")
+
+
+def _no_key_update() -> str:
+    """The row lock every raw lookup here takes, as locked_visible_reply explains (SQLite has none)."""
+    return " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
 
 
 def locked_visible_reply(reply_id: int) -> Reply:
@@ -138,12 +141,11 @@ def locked_reply_counters(reply_id: int) -> Reply:
     low, high = connection.ops.integer_field_range(Reply._meta.pk.get_internal_type())
     if not low <= reply_id <= high:  # as the ORM does: no such row, rather than the driver's overflow
         raise NotFound("No such reply.")
-    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""  # as above
-    table = connection.ops.quote_name(Reply._meta.db_table)
+    lock, replies = _no_key_update(), table(Reply)
     visible = Reply.State.VISIBLE.value  # in the text: a prepared statement's plan can then use the partial index
     with prepared_cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(VOTE_COUNTERS)} FROM {table} WHERE id = %s AND state = '{visible}'{lock}", [reply_id]
+            f"SELECT {', '.join(VOTE_COUNTERS)} FROM {replies} WHERE id = %s AND state = '{visible}'{lock}", [reply_id]
         )
         row = cursor.fetchone()
     if row is None:

@@ -13,16 +13,13 @@ from discussions.models import Event, Notification, NotificationInbox, Reply, Th
 from discussions.models.notifications import READ_IDS_MAX
 from discussions.services.events import event_append
 from forum.errors import Invalid, NotFound
+from forum.rawsql import table
 
 Kind = Notification.Kind
 Level = ThreadSubscription.Level
 
 # A reader named by several sources of one reply is told once, by the first of these.
 PRIORITY = (Kind.MENTION, Kind.QUOTE, Kind.REPLY, Kind.WATCHED)
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _now():
@@ -32,7 +29,7 @@ def _now():
 def _deliver(*, chosen: str, params: list, event: Event, actor_id: int | None) -> int:
     """Insert a notification for each (user_id, kind) row `chosen` selects, made by `event`, and move those
     readers' inboxes; how many were written."""
-    notifications, inboxes = _table(Notification), _table(NotificationInbox)
+    notifications, inboxes = table(Notification), table(NotificationInbox)
     insert = (
         f"INSERT INTO {notifications} (user_id, kind, actor_id, topic_id, thread_id, reply_id, event_id, created_at) "
         f"SELECT chosen.user_id, chosen.kind, %s, %s, %s, %s, %s, %s FROM ({chosen}) chosen RETURNING user_id"
@@ -62,14 +59,14 @@ def notifications_fan_out(*, event: Event, reply: Reply, thread_is_new: bool = F
     """Tell readers of a reply just posted (`event` its outbox row): the mentioned, the authors it quotes, the
     author it answers and the thread's watchers, once each by PRIORITY; never its author, never anyone who muted
     the thread. `thread_is_new`: an opening post, whose thread nobody else watches yet. How many were told."""
-    replies, subscriptions = _table(Reply), _table(ThreadSubscription)
+    replies, subscriptions = table(Reply), table(ThreadSubscription)
     sources, params = [], []
     if reply.mentions:
-        mentions = _table(Reply.mentioned_users.through)
+        mentions = table(Reply.mentioned_users.through)
         sources.append(f"SELECT user_id AS user_id, 1 AS priority FROM {mentions} WHERE reply_id = %s")
         params.append(reply.pk)
     if reply.quotes:
-        quotes = _table(Reply.quoted_replies.through)
+        quotes = table(Reply.quoted_replies.through)
         sources.append(
             f"SELECT q.author_id AS user_id, 2 AS priority FROM {quotes} r JOIN {replies} q ON q.id = r.to_reply_id "
             "WHERE r.from_reply_id = %s"
@@ -111,7 +108,7 @@ def notifications_read(*, actor, ids: list[int] | None = None, everything: bool 
         raise Invalid.on("ids", "Give either `ids` or `all: true`.")
     if ids is not None and len(ids) > READ_IDS_MAX:
         raise Invalid.on("ids", f"At most {READ_IDS_MAX} ids at a time; use `all: true` for everything.")
-    notifications, inboxes = _table(Notification), _table(NotificationInbox)
+    notifications, inboxes = table(Notification), table(NotificationInbox)
     with transaction.atomic(durable=True):
         marked = 0
         if everything or ids:

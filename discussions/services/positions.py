@@ -10,7 +10,7 @@ from discussions.services.events import event_statement
 from discussions.services.lookups import stance_named, topic_stances_for, user_locked
 from forum.errors import Invalid, NotFound
 from forum.permissions import refuse_if_suspended
-from forum.rawsql import inserted_id, prepared_cursor
+from forum.rawsql import inserted_id, prepared_cursor, table
 
 
 def position_set(
@@ -68,7 +68,7 @@ def _declare(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int |
 def _position_closed(position_id: int, now) -> None:
     with prepared_cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_table(Position)} SET until = %s WHERE id = %s",
+            f"UPDATE {table(Position)} SET until = %s WHERE id = %s",
             [connection.ops.adapt_datetimefield_value(now), position_id],
         )
 
@@ -77,14 +77,10 @@ def _position_inserted(*, actor, topic, stance, persuaded_by_id: int | None, now
     with prepared_cursor() as cursor:
         pk = inserted_id(
             cursor,
-            f"INSERT INTO {_table(Position)} (user_id, topic_id, stance_id, persuaded_by_id, since, until) "
+            f"INSERT INTO {table(Position)} (user_id, topic_id, stance_id, persuaded_by_id, since, until) "
             "VALUES (%s, %s, %s, %s, %s, NULL)",
             [actor.pk, topic.pk, stance.pk, persuaded_by_id, connection.ops.adapt_datetimefield_value(now)],
         )
     position = Position(id=pk, user=actor, topic=topic, stance=stance, persuaded_by_id=persuaded_by_id, since=now)
     position._state.adding, position._state.db = False, connection.alias  # as the ORM marks a saved row
     return position
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)

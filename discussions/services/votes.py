@@ -9,7 +9,7 @@ from discussions.services.events import reply_event_statement
 from discussions.services.lookups import locked_reply_counters
 from forum.errors import Invalid
 from forum.permissions import refuse_if_suspended
-from forum.rawsql import from_row, inserted_id, prepared_cursor
+from forum.rawsql import from_row, inserted_id, prepared_cursor, table
 
 # What the ballot reads of the voter's vote; its other fields load if ever asked for.
 _VOTE_FIELDS = ("id", "user_id", "reply_id", "value", "voter_stance_id", "cast_at", "retracted_at")
@@ -38,10 +38,6 @@ def _tally_delta(value: int | None) -> tuple[int, int]:
     return (1, 0) if value == Vote.Value.UP else (0, 1)
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _ballot(*, actor, reply: Reply, with_side: bool) -> tuple[dict[int, str], Vote | None, int | None]:
     """The topic's stances {id: slug}, the actor's vote on the reply if any, and their side: one query.
 
@@ -53,9 +49,9 @@ def _ballot(*, actor, reply: Reply, with_side: bool) -> tuple[dict[int, str], Vo
     if with_side:
         # The state in the text, not a parameter: a prepared statement's generic plan can then use the partial
         # index of visible replies (with a parameter the database re-plans it on every vote).
-        side = _SIDE_SQL.format(position=_table(Position), reply=_table(Reply), visible=Reply.State.VISIBLE.value)
+        side = _SIDE_SQL.format(position=table(Position), reply=table(Reply), visible=Reply.State.VISIBLE.value)
         params = [actor.pk, reply.topic_id, actor.pk, reply.topic_id]
-    sql = _BALLOT_SQL.format(side=side, stance=_table(Stance), vote=_table(Vote))
+    sql = _BALLOT_SQL.format(side=side, stance=table(Stance), vote=table(Vote))
     with prepared_cursor() as cursor:
         cursor.execute(sql, [*params, actor.pk, reply.pk, reply.topic_id])
         rows = cursor.fetchall()
@@ -69,7 +65,7 @@ def _vote_inserted(*, actor, reply: Reply, value: int, side: int | None, now) ->
     """The actor's first vote on the reply, written; raw SQL for the same reason as the ballot."""
     at = connection.ops.adapt_datetimefield_value(now)
     with prepared_cursor() as cursor:
-        pk = inserted_id(cursor, _INSERT_SQL.format(vote=_table(Vote)), [actor.pk, reply.pk, value, side, at, at, at])
+        pk = inserted_id(cursor, _INSERT_SQL.format(vote=table(Vote)), [actor.pk, reply.pk, value, side, at, at, at])
     vote = Vote(id=pk, user=actor, reply=reply, value=value, voter_stance_id=side, created_at=now, cast_at=now)
     vote.updated_at = now  # auto_now: the constructor leaves it unset
     vote._state.adding, vote._state.db = False, connection.alias  # as the ORM marks a saved row
