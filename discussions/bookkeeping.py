@@ -2,8 +2,10 @@
 
 Lock order, the same in every write so concurrent writers cannot deadlock: the reply row, then participations
 (by primary key), then the stance tallies (by primary key), then daily rows (by stance, then day), then the
-thread row, then the topic row. (A declaration of position takes its user's row and positions before all.)
-On PostgreSQL the moves from the tallies on are one statement (_in_one_statement), in that same order.
+thread row, then the topic row. (A declaration of position takes its user's row before all; its position rows,
+which only that user's declarations touch, are written after the counters.)
+On PostgreSQL the moves from the tallies on are one statement (_in_one_statement), in that same order, and the
+rows a write adds beside its counters (a vote, positions, the outbox row) ride it, their ids coming back.
 """
 
 import datetime
@@ -16,7 +18,7 @@ from django.utils import timezone
 from discussions.models import DailyTally, Participation, Reply, StanceTally, Thread, Topic, Vote
 from discussions.ranking import bridging, controversy, wilson_lower_bound
 from discussions.summary_cache import summary_invalidate
-from forum.rawsql import prepared_cursor
+from forum.rawsql import inserted_id, prepared_cursor
 
 # A tally's or a participation's scope within its topic: (thread id, stance id), None for "all of them".
 Scope = tuple[int | None, int | None]
@@ -88,19 +90,45 @@ def _rows_moved(model, base: dict, moves: dict[Scope, dict[str, int]], *, also=N
 
     `found`: the scopes an UPDATE just moved, when the caller ran it.
     """
-    found = _update_scopes(model, base, moves, also or {}, returning) if found is None else found
+    also = also or {}
+    found = _update_scopes(model, base, moves, also, returning) if found is None else found
     missing = {scope: change for scope, change in moves.items() if scope not in found}
-    if missing:
+    if missing and connection.features.can_return_columns_from_insert:
         # A scope's first row (a user's first reply in a scope; a stance tally from before migration 0016):
-        # created at zero, then moved like the others. A racing writer may create the same rows: theirs win,
-        # ours are ignored. Inserted in the scopes' order: two writers inserting the same keys in different
-        # orders each wait on the other's. Stance tallies are born with their topic or thread (tallies_opened)
-        # because creating rows while holding found ones can deadlock against racers that find ours.
+        # inserted already moved, in one statement. A racing writer may create the same rows: theirs win and
+        # are moved like the others. Inserted in the scopes' order: two writers inserting the same keys in
+        # different orders each wait on the other's. Stance tallies are born with their topic or thread
+        # (tallies_opened) because creating rows while holding found ones can deadlock against racers that find ours.
+        with prepared_cursor() as cursor:  # a first reply in a thread sends it: one of a few shapes
+            cursor.execute(*_inserted_moved_sql(model, base, missing, also, returning))
+            found |= {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
+        missing = {scope: change for scope, change in missing.items() if scope not in found}
+    if missing:
+        # The racers' rows; or, on a SQLite without RETURNING, every missing row created at zero, then moved.
         ordered = sorted(missing, key=_scope_order)
         fields = [dict(base, thread_id=thread_id, stance_id=stance_id) for thread_id, stance_id in ordered]
         model.objects.bulk_create([model(**f) for f in fields], ignore_conflicts=True)
-        found |= _update_scopes(model, base, missing, also or {}, returning)
+        found |= _update_scopes(model, base, missing, also, returning)
     return found
+
+
+def _inserted_moved_sql(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning) -> tuple:
+    """One INSERT of the scopes' missing rows with their moves applied, skipping any a racer made: (sql, params)."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows, params = [], []
+    for thread_id, stance_id in sorted(moves, key=_scope_order):
+        row = model(**base, thread_id=thread_id, stance_id=stance_id, **moves[(thread_id, stance_id)])
+        for f in fields:
+            value = also[f.column] if f.column in also else f.get_db_prep_save(getattr(row, f.attname), connection)
+            params.append(value)
+        rows.append(f"({', '.join(['%s'] * len(fields))})")
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows)} ON CONFLICT DO NOTHING "
+        f"RETURNING {', '.join(('thread_id', 'stance_id', *returning))}"
+    )
+    return sql, params
 
 
 def tallies_opened(*, topic_id: int, stance_ids: list[int], thread_id: int | None = None) -> None:
@@ -152,8 +180,11 @@ def _row_moved_sql(model, pk: int, *, add: dict[str, int], put: dict | None = No
     return f"UPDATE {table} SET {', '.join(assignments)} WHERE id = %s", [*add.values(), *(put or {}).values(), pk]
 
 
-def _in_one_statement(*, topic_id: int, tallies: dict, also: dict, daily: dict, first, then: list) -> set[Scope]:
-    """PostgreSQL: `first`, the tallies, the daily rows and `then` as one statement; the tally scopes found.
+def _in_one_statement(
+    *, topic_id: int, tallies: dict, also: dict, daily: dict, first, then: list
+) -> tuple[set[Scope], list]:
+    """PostgreSQL: `first`, the tallies, the daily rows and `then` as one statement; the tally scopes found and
+    the id each of `then` wrote.
 
     The daily rows and `then` move only once every tally row is found, else the caller moves them after
     making the missing rows.
@@ -178,27 +209,30 @@ def _in_one_statement(*, topic_id: int, tallies: dict, also: dict, daily: dict, 
         params += daily_params
         after += " AND (SELECT count(*) FROM moved_days) >= 0"
     for n, (sql, then_params) in enumerate(then):
-        parts.append(f"moved_then{n} AS ({sql} AND {after} RETURNING 1)")
+        parts.append(f"moved_then{n} AS ({sql} AND {after} RETURNING id)")
         params += then_params
         after += f" AND (SELECT count(*) FROM moved_then{n}) >= 0"
+    # The rows `then` inserted (a vote, an outbox row) come back with the tallies: their ids cost no statement.
+    ids = "".join(f", (SELECT id FROM moved_then{n})" for n in range(len(then)))
     with prepared_cursor() as cursor:  # every vote, reply and change of position sends one of a few shapes
-        cursor.execute(f"WITH {', '.join(parts)} SELECT thread_id, stance_id FROM moved_tallies", params)
-        return {(row[0], row[1]) for row in cursor.fetchall()}
+        cursor.execute(f"WITH {', '.join(parts)} SELECT thread_id, stance_id{ids} FROM moved_tallies", params)
+        rows = cursor.fetchall()
+    return {(row[0], row[1]) for row in rows}, list(rows[0][2:]) if rows else [None] * len(then)
 
 
-def _counters_moved(*, topic_id: int, tallies: dict, now, daily=None, first=None, then=()) -> None:
+def _counters_moved(*, topic_id: int, tallies: dict, now, daily=None, first=None, then=()) -> list:
     """Move the topic's stance tallies ({scope: {column: n}}), then its daily rows, then each of `then` (one-row
     UPDATEs or INSERT ... SELECTs as (sql, params), their WHERE last); `first` goes before them, on a row the
-    caller holds locked."""
+    caller holds locked. The id of each of `then`'s rows, in order (None where one wrote none)."""
     also = {"updated_at": connection.ops.adapt_datetimefield_value(now)}
     daily = {key: change for key, change in (daily or {}).items() if any(change.values())}
     if connection.vendor == "postgresql" and tallies:
         # One round trip instead of up to five: a write's counter moves in one statement.
-        found = _in_one_statement(
+        found, ids = _in_one_statement(
             topic_id=topic_id, tallies=tallies, also=also, daily=daily, first=first, then=list(then)
         )
         if len(found) == len(tallies):
-            return
+            return ids
         first, found = None, dict.fromkeys(found, ())
     else:
         found = None
@@ -208,8 +242,7 @@ def _counters_moved(*, topic_id: int, tallies: dict, now, daily=None, first=None
         if tallies:
             _rows_moved(StanceTally, {"topic_id": topic_id}, tallies, also=also, found=found)
         daily_add(topic_id=topic_id, moves=daily)
-        for statement in then:
-            cursor.execute(*statement)
+        return [inserted_id(cursor, *statement) for statement in then]
 
 
 def _joined(sign: int, replies_after: int) -> int:
@@ -217,8 +250,11 @@ def _joined(sign: int, replies_after: int) -> int:
     return (sign > 0 and replies_after == 1) - (sign < 0 and replies_after == 0)
 
 
-def reply_counted(reply: Reply, sign: int, *, move_reply_counts: bool = True, is_new: bool = False, now=None) -> None:
-    """Add (sign 1) or take away (sign -1) a reply and its votes in every maintained counter."""
+def reply_counted(
+    reply: Reply, sign: int, *, move_reply_counts: bool = True, is_new: bool = False, now=None, then=()
+) -> list:
+    """Add (sign 1) or take away (sign -1) a reply and its votes in every maintained counter, then run the
+    statements of `then` (the reply's outbox row) as _counters_moved does; the ids they wrote."""
     now = now or timezone.now()
     topic_scope, thread_scope = (None, reply.stance_id), (reply.thread_id, reply.stance_id)
     participations = _rows_moved(
@@ -248,19 +284,20 @@ def reply_counted(reply: Reply, sign: int, *, move_reply_counts: bool = True, is
         thread_add["reply_count"] = topic_add["reply_count"] = sign
         if is_new:  # a restore is not new activity
             thread_put["last_activity_at"] = connection.ops.adapt_datetimefield_value(now)
-    then = []
+    rows = []
     if any(thread_add.values()) or thread_put:
-        then.append(_row_moved_sql(Thread, reply.thread_id, add=thread_add, put=thread_put))
+        rows.append(_row_moved_sql(Thread, reply.thread_id, add=thread_add, put=thread_put))
     if any(topic_add.values()):
-        then.append(_row_moved_sql(Topic, reply.topic_id, add=topic_add))
-    _counters_moved(
+        rows.append(_row_moved_sql(Topic, reply.topic_id, add=topic_add))
+    ids = _counters_moved(
         topic_id=reply.topic_id,
         tallies={scope: {**counts, "participants": joined[scope]} for scope in (topic_scope, thread_scope)},
         daily=daily,
-        then=then,
+        then=[*rows, *then],
         now=now,
     )
     summary_invalidate(reply.topic_id)
+    return ids[len(rows) :]
 
 
 def reply_rerank(reply: Reply, stance_slugs: list[str]) -> None:
@@ -278,11 +315,11 @@ def _reply_counters_sql(reply: Reply) -> tuple[str, list]:
     return f"UPDATE {table} SET {', '.join(f'{f} = %s' for f in fields)} WHERE id = %s", [*params, reply.pk]
 
 
-def votes_moved(reply: Reply, *, up: int, down: int, upvotes_by_day: dict[datetime.date, int], now, then=()) -> None:
+def votes_moved(reply: Reply, *, up: int, down: int, upvotes_by_day: dict[datetime.date, int], now, then=()) -> list:
     """Write a vote's move: the reply's counters and rankings (as set on `reply`, its row locked), its stance
-    tallies and the daily upvotes, then the statements of `then` (the vote's outbox row)."""
+    tallies and the daily upvotes, then the statements of `then` (a new vote, the outbox row); their ids."""
     scopes = ((None, reply.stance_id), (reply.thread_id, reply.stance_id))
-    _counters_moved(
+    ids = _counters_moved(
         topic_id=reply.topic_id,
         tallies={scope: {"upvotes": up, "downvotes": down} for scope in scopes} if up or down else {},
         daily={(reply.stance_id, day): {"upvotes": n} for day, n in upvotes_by_day.items()},
@@ -291,21 +328,24 @@ def votes_moved(reply: Reply, *, up: int, down: int, upvotes_by_day: dict[dateti
         now=now,
     )
     summary_invalidate(reply.topic_id)
+    return ids
 
 
-def positions_moved(*, topic_id: int, moves: dict[int, int], shifted: bool, now, then=()) -> None:
+def positions_moved(*, topic_id: int, moves: dict[int, int], shifted: bool, now, then=()) -> list:
     """Count users taking (+1) or leaving (-1) positions on the topic ({stance id: change}); `shifted`: one
-    of them changed sides, a shift in the topic's count. The statements of `then` (the outbox row) follow."""
-    then = [*([_row_moved_sql(Topic, topic_id, add={"shift_count": 1})] if shifted else []), *then]
+    of them changed sides, a shift in the topic's count. The statements of `then` (the positions, the outbox
+    row) follow; their ids."""
+    rows = [_row_moved_sql(Topic, topic_id, add={"shift_count": 1})] if shifted else []
     # Both stances' tallies in one statement, locked in key order, so A→B beside B→A cannot deadlock.
-    _counters_moved(
+    ids = _counters_moved(
         topic_id=topic_id,
         tallies={(None, stance_id): {"positions": delta} for stance_id, delta in moves.items()},
         daily={(stance_id, utc_day(now)): {"positions_delta": delta} for stance_id, delta in moves.items()},
-        then=then,
+        then=[*rows, *then],
         now=now,
     )
     summary_invalidate(topic_id)
+    return ids[len(rows) :]
 
 
 def _lock(model, base: dict, scopes: list[Scope]) -> None:

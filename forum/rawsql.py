@@ -42,13 +42,14 @@ def table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def inserted_id(cursor, sql: str, params: list) -> int:
-    """Run a one-row INSERT (`sql` without RETURNING) on `cursor`; the new row's id."""
+def inserted_id(cursor, sql: str, params: list) -> int | None:
+    """Run an INSERT of at most one row (`sql` without RETURNING) on `cursor`; the new row's id, None for none."""
     if connection.features.can_return_columns_from_insert:
         cursor.execute(f"{sql} RETURNING id", params)
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+        return None if row is None else row[0]
     cursor.execute(sql, params)  # SQLite before 3.35 has no RETURNING
-    return cursor.lastrowid
+    return cursor.lastrowid if cursor.rowcount else None
 
 
 def columns(model, alias: str) -> tuple[tuple[str, ...], str]:

@@ -220,9 +220,10 @@ def test_a_withdrawn_persuader_leaves_the_persuasive_list(declared, author, anon
     assert body["shifts"] == 3
 
 
-# A declaration's counter moves (both stances' tallies, their day rows, the topic's shift count) and its outbox
-# row are one statement on PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT) and one statement each elsewhere.
-COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 4
+# A declaration's counter moves (both stances' tallies, their day rows, the topic's shift count), the positions'
+# rows (the old one ended, the new one inserted) and its outbox row are one statement on PostgreSQL (WITH ...
+# UPDATE ... INSERT ... ON CONFLICT) and one statement each elsewhere.
+COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 6
 
 
 def test_changing_position_costs_a_fixed_number_of_queries(topic, as_author, query_budget):
@@ -231,12 +232,23 @@ def test_changing_position_costs_a_fixed_number_of_queries(topic, as_author, que
     # 1 token with its user and whether a suspension is in force (no query of its own);
     # 1 SELECT the user FOR NO KEY UPDATE (one declaration of theirs at a time);
     # 1 the topic's stances with the topic and the user's current position;
-    # 1 UPDATE that position (ended); 1 INSERT the new one;
     # the counter moves: UPDATE both stances' tallies (locked in key order, no SELECT first); upsert of both
-    # stances' day rows; UPDATE topic (one more shift); INSERT the outbox row (discussions/services/events.py);
+    # stances' day rows; UPDATE topic (one more shift); UPDATE the current position (ended); INSERT the new
+    # one; INSERT the outbox row (discussions/services/events.py);
     # the answer reads nothing: its topic, stance and previous stance are the service's own.
-    with query_budget(5 + COUNTER_MOVES):
+    with query_budget(3 + COUNTER_MOVES):
         response = put(as_author, "pro-openai")
 
     assert response.status_code == 200, response.content
     assert response.json()["previous"] == "pro-tester"
+
+
+def test_the_position_a_declaration_hands_back_is_the_row_it_wrote(topic, author, other):
+    services.position_set(actor=other, topic_slug="sora-leak", stance_slug="pro-openai")  # someone else's row first
+    first = services.position_set(actor=author, topic_slug="sora-leak", stance_slug="pro-tester")
+    changed = services.position_set(actor=author, topic_slug="sora-leak", stance_slug="pro-openai")
+
+    # Written inside the counters' statement, its id comes back from there: the open row is the one handed back.
+    assert Position.objects.get(user=author, until=None).pk == changed.pk
+    assert Position.objects.get(pk=first.pk).until == changed.since
+    assert (changed.stance.slug, changed.previous) == ("pro-openai", "pro-tester")

@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from discussions import services
-from discussions.models import Reply, ReplyRevision, Thread, Topic
+from discussions.models import Participation, Reply, ReplyRevision, Stance, Thread, Topic
 from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
 
 REPLIES = "/api/replies/"
@@ -719,9 +719,10 @@ def test_withdrawing_an_unknown_reply_is_404(as_author, db):
 # --- query budgets ---------------------------------------------------------------------------
 
 
-# A reply's counter moves after its participations (stance tallies, the day's roll-up, thread, topic) are one
-# statement on PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT) and one statement each elsewhere.
-COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 4
+# A reply's counter moves after its participations (stance tallies, the day's roll-up, thread, topic) and its
+# outbox row are one statement on PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT) and one statement each
+# elsewhere.
+COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 5
 # Notified readers' inboxes are upserted in the notifications' own INSERT on PostgreSQL (a data-modifying WITH),
 # by a second statement on SQLite.
 NOTIFY_INBOXES = 0 if connection.vendor == "postgresql" else 1
@@ -735,28 +736,48 @@ def test_posting_a_reply_costs_a_fixed_number_of_queries(as_author, thread, quer
     # 1 INSERT reply; 1 its search entry (discussions/search.py; no mention or quote to look up here);
     # 1 UPDATE the author's four participations (locked in key order, new counts returned);
     # the counter moves: UPDATE both stance tallies (no SELECT first); upsert of the day's roll-up;
-    # UPDATE thread; UPDATE topic;
-    # 1 INSERT the outbox row (discussions/services/events.py);
+    # UPDATE thread; UPDATE topic; INSERT the outbox row (discussions/services/events.py), its id returned;
     # 1 INSERT the notifications (discussions/services/notifications.py): the thread's one watcher is the
     #   poster, so none, and no inbox upsert follows on SQLite (on PostgreSQL the upsert is in that statement);
     # the answer: none, made from the reply, topic, stance and author the service wrote it with.
-    with query_budget(7 + COUNTER_MOVES):
+    with query_budget(6 + COUNTER_MOVES):
         response = as_author.post(REPLIES, body, format="json")
 
     assert response.status_code == 201, response.content
 
 
+def test_a_first_reply_in_another_thread_inserts_its_two_new_participations_moved(
+    as_author, author, thread, topic, query_budget
+):
+    elsewhere = make_thread(topic=topic, author=UserFactory(username="opener"), stance="pro-openai", title="Other")
+    body = {"thread": elsewhere.pk, "body": "Here too.", "stance": "pro-tester"}
+    # As above, but the author has no participation in this thread yet: 1 UPDATE finds the topic's two,
+    # 1 INSERT ... ON CONFLICT DO NOTHING writes the thread's two with the reply already counted; the thread's
+    # opener, watching, is told (their inbox upserted in the same statement on PostgreSQL, a second on SQLite).
+    with query_budget(7 + COUNTER_MOVES + NOTIFY_INBOXES):
+        response = as_author.post(REPLIES, body, format="json")
+
+    assert response.status_code == 201, response.content
+    tester = Stance.objects.get(topic=topic, slug="pro-tester").pk
+    mine = Participation.objects.filter(user=author, topic=topic).values_list("thread_id", "stance_id", "replies")
+    assert sorted(mine, key=str) == sorted(
+        [(None, None, 2), (None, tester, 2), (thread.pk, None, 1), (thread.pk, tester, 1)]
+        + [(elsewhere.pk, None, 1), (elsewhere.pk, tester, 1)],
+        key=str,
+    )
+    elsewhere.refresh_from_db()
+    assert (elsewhere.reply_count, elsewhere.participant_count) == (2, 2)
+
+
 def test_a_first_reply_in_a_thread_makes_its_counter_rows_once(as_other, thread, query_budget):
     body = {"thread": thread.pk, "body": "A newcomer's point.", "stance": "pro-openai"}
-    # The poster has no participation in the topic yet, and nobody has replied with this stance:
-    # 1 token; 1 the topic's stances; 1 INSERT reply; 1 its search entry;
-    # 1 UPDATE participations (none found), 1 INSERT the four, 1 UPDATE them;
-    # 1 UPDATE stance tallies (none found; on PostgreSQL the one statement of the counter moves, which then
-    # leaves the rest to the statements below), 1 INSERT both, 1 UPDATE them;
-    # 1 upsert of the day's roll-up; 1 UPDATE thread; 1 UPDATE topic; 1 INSERT the outbox row;
+    # The poster has no participation in the topic yet, and nobody has replied with this stance (its tallies
+    # were born with the thread): 1 token; 1 the topic's stances; 1 INSERT reply; 1 its search entry;
+    # 1 UPDATE participations (none found), 1 INSERT the four with the reply counted (ON CONFLICT DO NOTHING);
+    # the counter moves with the outbox row;
     # the opener, watching, is told: 1 INSERT ... SELECT of the notifications with the upsert of their inboxes
     # (one statement on PostgreSQL, a second on SQLite); the answer from what was written.
-    with query_budget(15 + NOTIFY_INBOXES):
+    with query_budget(7 + COUNTER_MOVES + NOTIFY_INBOXES):
         response = as_other.post(REPLIES, body, format="json")
 
     assert response.status_code == 201, response.content

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from discussions import services
 from discussions.models import Reply, Vote
 from discussions.ranking import wilson_lower_bound
 from tests.support.clients import client_for
@@ -124,10 +125,10 @@ def test_withdrawn_replies_take_no_votes(reply, as_author, as_other):
     assert not Vote.objects.exists()
 
 
-# A vote's counter moves (the reply's counters, its stance tallies, the day's roll-up) and its outbox row are
-# one statement on PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT ... INSERT) and one statement each
-# elsewhere.
-COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 4
+# A vote's counter moves (the reply's counters, its stance tallies, the day's roll-up), the vote's own row and
+# its outbox row are one statement on PostgreSQL (WITH ... UPDATE ... INSERT ... ON CONFLICT ... INSERT) and
+# one statement each elsewhere.
+COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 5
 
 
 def test_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
@@ -135,22 +136,34 @@ def test_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
     # 1 token with its user and whether a suspension is in force (no query of its own);
     # 1 SELECT reply FOR UPDATE (its counters only);
     # 1 the topic's stances with the voter's side (position, else latest reply) and their vote on the reply;
-    # 1 UPDATE vote;
     # the counter moves: UPDATE reply counters and rankings; UPDATE both stance tallies (topic and thread,
     # locked in key order, no SELECT first); upsert of the day's roll-up (the flip takes the upvote away);
-    # INSERT the outbox row (discussions/services/events.py).
-    with query_budget(4 + COUNTER_MOVES) as captured:
+    # UPDATE vote; INSERT the outbox row (discussions/services/events.py).
+    with query_budget(3 + COUNTER_MOVES) as captured:
         vote(as_author, reply, -1)
 
     assert not [sql for sql in statements(captured) if sql.lstrip().startswith('SELECT "forum_suspension"')]
 
 
+def test_a_first_vote_costs_the_same_and_hands_back_the_row_it_wrote(reply, thread, author, other, query_budget):
+    earlier = make_reply(thread=thread, author=other, stance="pro-openai", body="An earlier argument.")
+    services.vote_cast(actor=other, reply_id=earlier.pk, value=1)  # someone else's vote row first
+    # 1 the voter's suspensions (through the API the token lookup answers that); 1 SELECT reply FOR UPDATE;
+    # 1 the stances, the voter's side and vote; the counter moves, the vote's INSERT among them (its id comes
+    # back from that statement) and the outbox row.
+    with query_budget(3 + COUNTER_MOVES):
+        cast = services.vote_cast(actor=author, reply_id=reply.pk, value=1)
+
+    assert Vote.objects.get(user=author, reply=reply).pk == cast.pk
+    assert (cast.value, cast.reply.upvotes) == (1, 1)
+
+
 def test_retracting_a_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
     vote(as_author, reply, 1)
     # 1 token (as above); 1 SELECT reply FOR UPDATE; 1 the topic's stances and the voter's vote;
-    # 1 UPDATE vote (retracted); the counter moves (reply, both stance tallies, the day's upvotes) and the
+    # the counter moves (reply, both stance tallies, the day's upvotes), UPDATE vote (retracted) and the
     # outbox row.
-    with query_budget(4 + COUNTER_MOVES):
+    with query_budget(3 + COUNTER_MOVES):
         as_author.delete(f"/api/replies/{reply.pk}/vote/")
 
 
@@ -178,11 +191,14 @@ def test_a_vote_sends_its_own_statements_prepared_and_logs_them_with_their_value
         vote(as_author, other_reply, -1)
     prepared = _prepared()
 
-    # The token lookup, the reply's lock, the ballot, the vote's INSERT and the counters' one statement.
-    ours = ('SELECT t."token_key"', "SELECT id, topic_id", "SELECT s.id, s.slug", 'INSERT INTO "discussions_vote"')
+    # The token lookup, the reply's lock, the ballot and the counters' one statement, which writes the vote.
+    ours = ('SELECT t."token_key"', "SELECT id, topic_id", "SELECT s.id, s.slug", "WITH moved_first AS")
     for start in ours:
         assert any(sql.startswith(start) for sql in prepared), (start, prepared)
-    assert any(sql.startswith("WITH moved_first AS") for sql in prepared)
+    counters = next(sql for sql in prepared if sql.startswith("WITH moved_first AS"))
+    assert 'INSERT INTO "discussions_vote"' in counters and 'INSERT INTO "discussions_event"' in counters
+    # Nothing else: the vote's INSERT has no statement of its own (an up- and a downvote are two shapes of it).
+    assert all(sql.startswith(ours) for sql in prepared), prepared
     # The ORM's own statements are bound on the client, never prepared (a generic plan could not serve a skewed filter).
     assert not [sql for sql in prepared if '"discussions_reply"."id"' in sql]
     # The query log shows what ran, values in place, not placeholders.

@@ -55,6 +55,13 @@ def reply_event_statement(*, kind: str, reply, actor) -> tuple[str, list]:
     return event_statement(kind=kind, **_of_reply(reply, actor))
 
 
+def reply_event_written(pk: int, *, kind: str, reply, actor) -> Event:
+    """The outbox row that a caller's statement wrote from reply_event_statement, as a saved instance."""
+    event = Event(id=pk, kind=kind, **_of_reply(reply, actor))
+    event._state.adding, event._state.db = False, connection.alias  # as the ORM marks a saved row
+    return event
+
+
 def events_prune(*, before, batch: int = 10_000) -> int:
     """Delete outbox rows created before `before`, in batches, always keeping the newest row; how many went.
 

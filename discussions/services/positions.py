@@ -10,7 +10,7 @@ from discussions.services.events import event_statement
 from discussions.services.lookups import stance_named, topic_stances_for, user_locked
 from forum.errors import Invalid, NotFound
 from forum.permissions import refuse_if_suspended
-from forum.rawsql import inserted_id, prepared_cursor, table
+from forum.rawsql import table
 
 
 def position_set(
@@ -52,35 +52,26 @@ def _declare(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int |
     if persuaded_by_id is not None:
         # Before the tallies, keeping the lock order of the votes (reply row first).
         Reply.objects.filter(pk=persuaded_by_id).update(persuaded_count=F("persuaded_count") + 1)
-    moves = {stance.pk: 1}
+    moves, writes, at = {stance.pk: 1}, [], connection.ops.adapt_datetimefield_value(now)
+    # The positions' rows ride the counters' statement, the old one closed before the new one is inserted
+    # (one open position per user and topic): two round trips fewer. Only this user's declarations, which
+    # queue on their row above, ever touch them.
     if current_id is not None:
-        _position_closed(current_id, now)
+        writes.append((f"UPDATE {table(Position)} SET until = %s WHERE id = %s", [at, current_id]))
         moves[current_stance_id] = -1
-    position = _position_inserted(actor=actor, topic=topic, stance=stance, persuaded_by_id=persuaded_by_id, now=now)
-    position.previous = held.slug if held else None
-    event = event_statement(kind=Event.Kind.POSITION_CHANGED, topic_id=topic.pk, actor_id=actor.pk)
-    bookkeeping.positions_moved(topic_id=topic.pk, moves=moves, shifted=current_id is not None, now=now, then=[event])
-    return position
-
-
-# Raw SQL, prepared, as the vote's: every change of side runs these, and the ORM took longer to build them
-# than the database took to run them.
-def _position_closed(position_id: int, now) -> None:
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table(Position)} SET until = %s WHERE id = %s",
-            [connection.ops.adapt_datetimefield_value(now), position_id],
-        )
-
-
-def _position_inserted(*, actor, topic, stance, persuaded_by_id: int | None, now) -> Position:
-    with prepared_cursor() as cursor:
-        pk = inserted_id(
-            cursor,
+    writes.append(
+        (
             f"INSERT INTO {table(Position)} (user_id, topic_id, stance_id, persuaded_by_id, since, until) "
-            "VALUES (%s, %s, %s, %s, %s, NULL)",
-            [actor.pk, topic.pk, stance.pk, persuaded_by_id, connection.ops.adapt_datetimefield_value(now)],
+            "SELECT %s, %s, %s, %s, %s, NULL WHERE 1 = 1",
+            [actor.pk, topic.pk, stance.pk, persuaded_by_id, at],
         )
-    position = Position(id=pk, user=actor, topic=topic, stance=stance, persuaded_by_id=persuaded_by_id, since=now)
+    )
+    event = event_statement(kind=Event.Kind.POSITION_CHANGED, topic_id=topic.pk, actor_id=actor.pk)
+    ids = bookkeeping.positions_moved(
+        topic_id=topic.pk, moves=moves, shifted=current_id is not None, now=now, then=[*writes, event]
+    )
+    position = Position(user=actor, topic=topic, stance=stance, persuaded_by_id=persuaded_by_id, since=now)
+    position.pk = ids[len(writes) - 1]
     position._state.adding, position._state.db = False, connection.alias  # as the ORM marks a saved row
+    position.previous = held.slug if held else None
     return position

@@ -6,7 +6,7 @@ from django.utils import timezone
 from discussions import bookkeeping
 from discussions.models import Event, Reply, ReplyRevision, Stance, Thread
 from discussions.services import bodies
-from discussions.services.events import reply_event_append
+from discussions.services.events import reply_event_append, reply_event_statement, reply_event_written
 from discussions.services.lookups import (
     locked_visible_reply,
     refuse_if_locked,
@@ -24,20 +24,26 @@ from forum.permissions import refuse_if_suspended
 from forum.services import moderation_log_append
 
 
-def _inserted(stances: list[Stance], **fields) -> Reply:
-    """Insert a reply with these fields, render and index its body, and count it everywhere."""
-    reply = Reply(votes_by_stance={s.slug: {"up": 0, "down": 0} for s in stances}, **fields)
+def _inserted(stances: list[Stance], *, actor, **fields) -> tuple[Reply, Event]:
+    """Insert a reply by `actor` with these fields, render and index its body, count it everywhere and append
+    its outbox row; the reply and that row."""
+    reply = Reply(votes_by_stance={s.slug: {"up": 0, "down": 0} for s in stances}, author=actor, **fields)
     rendered = bodies.body_prepare(reply)  # before any row is written: a bad quote refuses the whole post
     reply.save(force_insert=True)
     bodies.body_written(reply, rendered, is_new=True)
-    bookkeeping.reply_counted(reply, 1, is_new=True, now=reply.created_at)
-    return reply
+    # The outbox row rides the counters' statement (one round trip fewer); the fan-out needs its id.
+    posted = Event.Kind.REPLY_POSTED
+    statement = reply_event_statement(kind=posted, reply=reply, actor=actor)
+    (event_id,) = bookkeeping.reply_counted(reply, 1, is_new=True, now=reply.created_at, then=[statement])
+    return reply, reply_event_written(event_id, kind=posted, reply=reply, actor=actor)
 
 
-def insert_reply(*, actor, thread: Thread, stance: Stance, stances: list[Stance], body: str, parent) -> Reply:
-    """Insert a reply and count it everywhere (also a thread's opening post)."""
+def insert_reply(
+    *, actor, thread: Thread, stance: Stance, stances: list[Stance], body: str, parent
+) -> tuple[Reply, Event]:
+    """Insert a reply and count it everywhere (also a thread's opening post); the reply and its outbox row."""
     return _inserted(
-        stances, topic_id=thread.topic_id, thread=thread, parent=parent, author=actor, stance=stance, body=body
+        stances, actor=actor, topic_id=thread.topic_id, thread=thread, parent=parent, stance=stance, body=body
     )
 
 
@@ -59,10 +65,9 @@ def reply_create(
         stance = stance_named(topic, stances, stance_slug)
         if not stances[0].parent_visible:
             raise Invalid.on("parent", f"No visible reply {parent_id} in thread {thread_id}.")
-        reply = _inserted(
-            stances, topic=topic, thread_id=thread_id, parent_id=parent_id, author=actor, stance=stance, body=body
+        reply, event = _inserted(
+            stances, actor=actor, topic=topic, thread_id=thread_id, parent_id=parent_id, stance=stance, body=body
         )
-        event = reply_event_append(kind=Event.Kind.REPLY_POSTED, reply=reply, actor=actor)
         notifications_fan_out(event=event, reply=reply)
         if on_written is not None:
             on_written(reply)

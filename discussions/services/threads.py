@@ -7,7 +7,7 @@ from django.utils import timezone
 from discussions.bookkeeping import tallies_opened
 from discussions.models import Event, Thread, ThreadSubscription, Topic
 from discussions.services import replies
-from discussions.services.events import event_append, reply_event_append
+from discussions.services.events import event_append
 from discussions.services.lookups import refuse_if_locked, stance_of_topic
 from discussions.services.notifications import notifications_fan_out
 from discussions.text import BODY_MAX_LENGTH, TITLE_MAX_LENGTH, clean_text
@@ -31,14 +31,15 @@ def thread_create(*, actor, topic_slug: str, title: str, body: str, stance_slug:
         now = timezone.now()
         thread = Thread.objects.create(topic=topic, author=actor, title=title, created_at=now, last_activity_at=now)
         tallies_opened(topic_id=topic.pk, thread_id=thread.pk, stance_ids=[s.pk for s in stances])
-        reply = replies.insert_reply(actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=None)
+        reply, event = replies.insert_reply(
+            actor=actor, thread=thread, stance=stance, stances=stances, body=body, parent=None
+        )
         thread.opening_reply = reply
         thread.save(update_fields=["opening_reply"])
         Topic.objects.filter(pk=topic.pk).update(thread_count=F("thread_count") + 1)
         thread.reply_count = thread.participant_count = 1  # counted in the database by insert_reply
         # Its opener watches it (every new reply), until they choose otherwise.
         ThreadSubscription.objects.create(user=actor, thread=thread, level=ThreadSubscription.Level.WATCHING)
-        event = reply_event_append(kind=Event.Kind.REPLY_POSTED, reply=reply, actor=actor)
         notifications_fan_out(event=event, reply=reply, thread_is_new=True)  # its mentions and quotes
         if on_written is not None:
             on_written(thread)

@@ -9,7 +9,7 @@ from discussions.services.events import reply_event_statement
 from discussions.services.lookups import locked_reply_counters
 from forum.errors import Invalid
 from forum.permissions import refuse_if_suspended
-from forum.rawsql import from_row, inserted_id, prepared_cursor, table
+from forum.rawsql import from_row, prepared_cursor, table
 
 # What the ballot reads of the voter's vote; its other fields load if ever asked for.
 _VOTE_FIELDS = ("id", "user_id", "reply_id", "value", "voter_stance_id", "cast_at", "retracted_at")
@@ -26,9 +26,10 @@ _BALLOT_SQL = (
 )
 
 
+# INSERT ... SELECT ending in a WHERE clause: it rides the counters' statement (bookkeeping's `then`).
 _INSERT_SQL = (
     "INSERT INTO {vote} (user_id, reply_id, value, voter_stance_id, created_at, cast_at, updated_at, retracted_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, NULL)"
+    "SELECT %s, %s, %s, %s, %s, %s, %s, NULL WHERE 1 = 1"
 )
 
 
@@ -61,15 +62,29 @@ def _ballot(*, actor, reply: Reply, with_side: bool) -> tuple[dict[int, str], Vo
     return stances, vote, first[2] if first[2] in stances else None
 
 
-def _vote_inserted(*, actor, reply: Reply, value: int, side: int | None, now) -> Vote:
-    """The actor's first vote on the reply, written; raw SQL for the same reason as the ballot."""
+def _vote_insert(*, actor, reply: Reply, value: int, side: int | None, now) -> tuple[Vote, tuple[str, list]]:
+    """The actor's first vote on the reply, unsaved, and its INSERT for the counters' statement to run."""
     at = connection.ops.adapt_datetimefield_value(now)
-    with prepared_cursor() as cursor:
-        pk = inserted_id(cursor, _INSERT_SQL.format(vote=table(Vote)), [actor.pk, reply.pk, value, side, at, at, at])
-    vote = Vote(id=pk, user=actor, reply=reply, value=value, voter_stance_id=side, created_at=now, cast_at=now)
+    statement = _INSERT_SQL.format(vote=table(Vote)), [actor.pk, reply.pk, value, side, at, at, at]
+    vote = Vote(user=actor, reply=reply, value=value, voter_stance_id=side, created_at=now, cast_at=now)
     vote.updated_at = now  # auto_now: the constructor leaves it unset
-    vote._state.adding, vote._state.db = False, connection.alias  # as the ORM marks a saved row
-    return vote
+    return vote, statement
+
+
+def _vote_update(vote: Vote, **fields) -> tuple[str, list]:
+    """An UPDATE of the vote's row to these values (set on `vote` too), for the counters' statement to run."""
+    params = []
+    for name, value in fields.items():
+        setattr(vote, name, value)
+        params.append(Vote._meta.get_field(name).get_db_prep_save(value, connection))
+    assignments = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in fields)
+    return f"UPDATE {table(Vote)} SET {assignments} WHERE id = %s", [*params, vote.pk]
+
+
+def _vote_saved(vote: Vote, pk: int) -> None:
+    """Mark the vote written by the counters' statement as the ORM marks a saved row."""
+    vote.pk = pk
+    vote._state.adding, vote._state.db = False, connection.alias
 
 
 def _vote_state(vote: Vote | None, stances: dict[int, str]) -> tuple:
@@ -79,9 +94,10 @@ def _vote_state(vote: Vote | None, stances: dict[int, str]) -> tuple:
     return vote.value, stances.get(vote.voter_stance_id), bookkeeping.utc_day(vote.cast_at)
 
 
-def _vote_moved(reply: Reply, old: tuple, new: tuple, stances: dict[int, str], now, *, actor) -> None:
+def _vote_moved(reply: Reply, old: tuple, new: tuple, stances: dict[int, str], now, *, actor, write) -> list:
     """Move the reply's counters, its stance tallies and the daily upvotes from the vote's `old` state
-    to its `new` one, each (value, voter's stance slug, cast day), and append the vote's outbox row."""
+    to its `new` one, each (value, voter's stance slug, cast day), with `write` (the vote row's INSERT or
+    UPDATE) and the vote's outbox row; the ids they wrote."""
     (old_value, old_stance, old_day), (new_value, new_stance, new_day) = old, new
     (old_up, old_down), (new_up, new_down) = _tally_delta(old_value), _tally_delta(new_value)
     up, down = new_up - old_up, new_down - old_down
@@ -107,7 +123,7 @@ def _vote_moved(reply: Reply, old: tuple, new: tuple, stances: dict[int, str], n
     else:
         kind = Event.Kind.VOTE_CAST if old_value is None else Event.Kind.VOTE_MOVED
     event = reply_event_statement(kind=kind, reply=reply, actor=actor)
-    bookkeeping.votes_moved(reply, up=up, down=down, upvotes_by_day=by_day, now=now, then=[event])
+    return bookkeeping.votes_moved(reply, up=up, down=down, upvotes_by_day=by_day, now=now, then=[write, event])
 
 
 def vote_cast(*, actor, reply_id: int, value: int, on_written=None) -> Vote:
@@ -135,14 +151,15 @@ def _cast(*, actor, reply_id: int, value: int) -> Vote:
         vote.reply = reply
         return vote
     now = timezone.now()
+    # The vote's own row is written by the counters' statement, one round trip fewer: nothing reads it before.
     if vote is None:
-        vote = _vote_inserted(actor=actor, reply=reply, value=value, side=side, now=now)
+        vote, write = _vote_insert(actor=actor, reply=reply, value=value, side=side, now=now)
     else:
-        vote.value, vote.voter_stance_id, vote.cast_at, vote.retracted_at, vote.updated_at = value, side, now, None, now
-        Vote.objects.filter(pk=vote.pk).update(
-            value=value, voter_stance_id=side, cast_at=now, retracted_at=None, updated_at=now
-        )
-    _vote_moved(reply, old, (value, stances.get(side), bookkeeping.utc_day(now)), stances, now, actor=actor)
+        write = _vote_update(vote, value=value, voter_stance_id=side, cast_at=now, retracted_at=None, updated_at=now)
+    new = (value, stances.get(side), bookkeeping.utc_day(now))
+    ids = _vote_moved(reply, old, new, stances, now, actor=actor, write=write)
+    if vote.pk is None:
+        _vote_saved(vote, ids[0])
     vote.reply = reply
     return vote
 
@@ -156,6 +173,6 @@ def vote_retract(*, actor, reply_id: int) -> Reply:
         old = _vote_state(vote, stances)
         if old[0] is not None:
             now = timezone.now()
-            Vote.objects.filter(pk=vote.pk).update(retracted_at=now, updated_at=now)
-            _vote_moved(reply, old, (None, None, None), stances, now, actor=actor)
+            write = _vote_update(vote, retracted_at=now, updated_at=now)
+            _vote_moved(reply, old, (None, None, None), stances, now, actor=actor, write=write)
         return reply
