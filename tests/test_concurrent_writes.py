@@ -377,3 +377,45 @@ def test_a_watcher_changing_sides_while_a_reply_notifies_them_both_land():
     assert Notification.objects.filter(user=watcher).count() == 1
     assert watcher.positions.filter(until=None).get().stance.slug == "pro-openai"
     assert tallies_audit() == []
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("second", [1, -1])
+def test_a_second_vote_waiting_on_the_first_sees_it(second):
+    # The ballot is read in the statement that locks the reply, from a snapshot taken before the lock's wait:
+    # without a second read the waiting vote would miss the first, and insert a duplicate or count it twice.
+    thread = make_thread(topic=TopicFactory(slug="race"), author=UserFactory(username="opener"))
+    reply = make_reply(thread=thread, author=UserFactory(username="argued"), stance="pro-openai")
+    voter = UserFactory(username="double-clicker")
+    holding, released, errors = threading.Event(), threading.Event(), []
+
+    def hold(_vote):
+        holding.set()
+        assert released.wait(10)
+
+    def run(**kwargs):
+        try:
+            services.vote_cast(actor=voter, reply_id=reply.pk, **kwargs)
+        except Exception as error:  # both are awaited below; their errors are what the test reports
+            errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=run, kwargs={"value": 1, "on_written": hold})
+    first.start()
+    assert holding.wait(10)
+    waiting = threading.Thread(target=run, kwargs={"value": second})
+    waiting.start()
+    deadline = time.monotonic() + 10
+    while _lock_waiters() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    waited = _lock_waiters()
+    released.set()
+    first.join(20)
+    waiting.join(20)
+
+    assert (waited, errors) == (1, [])
+    reply.refresh_from_db()
+    assert list(Vote.objects.filter(reply=reply).values_list("value", flat=True)) == [second]
+    assert (reply.upvotes, reply.downvotes) == ((1, 0) if second == 1 else (0, 1))

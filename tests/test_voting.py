@@ -134,12 +134,12 @@ COUNTER_MOVES = 1 if connection.vendor == "postgresql" else 5
 def test_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
     vote(as_author, reply, 1)
     # 1 token with its user and whether a suspension is in force (no query of its own);
-    # 1 SELECT reply FOR UPDATE (its counters only);
-    # 1 the topic's stances with the voter's side (position, else latest reply) and their vote on the reply;
+    # 1 SELECT reply FOR NO KEY UPDATE (its counters only) with the topic's stances, the voter's side
+    #   (position, else latest reply) and their vote on the reply;
     # the counter moves: UPDATE reply counters and rankings; UPDATE both stance tallies (topic and thread,
     # locked in key order, no SELECT first); upsert of the day's roll-up (the flip takes the upvote away);
     # UPDATE vote; INSERT the outbox row (discussions/services/events.py).
-    with query_budget(3 + COUNTER_MOVES) as captured:
+    with query_budget(2 + COUNTER_MOVES) as captured:
         vote(as_author, reply, -1)
 
     assert not [sql for sql in statements(captured) if sql.lstrip().startswith('SELECT "forum_suspension"')]
@@ -148,10 +148,10 @@ def test_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
 def test_a_first_vote_costs_the_same_and_hands_back_the_row_it_wrote(reply, thread, author, other, query_budget):
     earlier = make_reply(thread=thread, author=other, stance="pro-openai", body="An earlier argument.")
     services.vote_cast(actor=other, reply_id=earlier.pk, value=1)  # someone else's vote row first
-    # 1 the voter's suspensions (through the API the token lookup answers that); 1 SELECT reply FOR UPDATE;
-    # 1 the stances, the voter's side and vote; the counter moves, the vote's INSERT among them (its id comes
-    # back from that statement) and the outbox row.
-    with query_budget(3 + COUNTER_MOVES):
+    # 1 the voter's suspensions (through the API the token lookup answers that); 1 the reply locked with the
+    # stances, the voter's side and vote; the counter moves, the vote's INSERT among them (its id comes back
+    # from that statement) and the outbox row.
+    with query_budget(2 + COUNTER_MOVES):
         cast = services.vote_cast(actor=author, reply_id=reply.pk, value=1)
 
     assert Vote.objects.get(user=author, reply=reply).pk == cast.pk
@@ -160,10 +160,10 @@ def test_a_first_vote_costs_the_same_and_hands_back_the_row_it_wrote(reply, thre
 
 def test_retracting_a_vote_costs_a_fixed_number_of_queries(reply, as_author, query_budget):
     vote(as_author, reply, 1)
-    # 1 token (as above); 1 SELECT reply FOR UPDATE; 1 the topic's stances and the voter's vote;
+    # 1 token (as above); 1 the reply locked with the topic's stances and the voter's vote;
     # the counter moves (reply, both stance tallies, the day's upvotes), UPDATE vote (retracted) and the
     # outbox row.
-    with query_budget(3 + COUNTER_MOVES):
+    with query_budget(2 + COUNTER_MOVES):
         as_author.delete(f"/api/replies/{reply.pk}/vote/")
 
 
@@ -191,8 +191,8 @@ def test_a_vote_sends_its_own_statements_prepared_and_logs_them_with_their_value
         vote(as_author, other_reply, -1)
     prepared = _prepared()
 
-    # The token lookup, the reply's lock, the ballot and the counters' one statement, which writes the vote.
-    ours = ('SELECT t."token_key"', "SELECT id, topic_id", "SELECT s.id, s.slug", "WITH moved_first AS")
+    # The token lookup, the reply's lock with the ballot, and the counters' one statement, which writes the vote.
+    ours = ('SELECT t."token_key"', "WITH r AS (SELECT id, topic_id", "WITH moved_first AS")
     for start in ours:
         assert any(sql.startswith(start) for sql in prepared), (start, prepared)
     counters = next(sql for sql in prepared if sql.startswith("WITH moved_first AS"))
@@ -202,7 +202,7 @@ def test_a_vote_sends_its_own_statements_prepared_and_logs_them_with_their_value
     # The ORM's own statements are bound on the client, never prepared (a generic plan could not serve a skewed filter).
     assert not [sql for sql in prepared if '"discussions_reply"."id"' in sql]
     # The query log shows what ran, values in place, not placeholders.
-    lock = next(sql for sql in statements(captured) if sql.startswith("SELECT id, topic_id"))
+    lock = next(sql for sql in statements(captured) if sql.startswith("WITH r AS"))
     assert f"WHERE id = {other_reply.pk} AND" in lock and "$1" not in lock
 
 

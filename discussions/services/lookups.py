@@ -103,7 +103,7 @@ def _stances_sql(vendor: str, by: str, with_reply: bool) -> tuple[str, tuple[str
 def user_locked(user_id: int) -> None:
     """Lock the user's row (NO KEY UPDATE, as below): serialises one user's writes that must not interleave."""
     with prepared_cursor() as cursor:  # raw and prepared: every change of side takes it first
-        cursor.execute(f"SELECT id FROM {table(get_user_model())} WHERE id = %s{_no_key_update()}", [user_id])
+        cursor.execute(f"SELECT id FROM {table(get_user_model())} WHERE id = %s{no_key_update()}", [user_id])
 
 
 def refuse_if_locked(topic: Topic, thread_locked: bool = False) -> None:
@@ -113,7 +113,7 @@ def refuse_if_locked(topic: Topic, thread_locked: bool = False) -> None:
         raise NotAllowed("This thread is locked: it takes no new replies.")
 
 
-def _no_key_update() -> str:
+def no_key_update() -> str:
     """The row lock every raw lookup here takes, as locked_visible_reply explains (SQLite has none)."""
     return " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
 
@@ -128,29 +128,6 @@ def locked_visible_reply(reply_id: int) -> Reply:
     if reply is None:
         raise NotFound("No such reply.")
     return reply
-
-
-# What a vote reads and writes of its reply (and answers with): not the body.
-VOTE_COUNTERS = ("id", "topic_id", "thread_id", "stance_id", "upvotes", "downvotes", "score", "votes_by_stance")
-
-
-def locked_reply_counters(reply_id: int) -> Reply:
-    """The visible reply's row, locked as by locked_visible_reply, with only its counters loaded."""
-    # Raw SQL: every vote takes this lock first, and the ORM spent longer building the query and the object
-    # than the database took to lock the row. Its other fields load if ever asked for.
-    low, high = connection.ops.integer_field_range(Reply._meta.pk.get_internal_type())
-    if not low <= reply_id <= high:  # as the ORM does: no such row, rather than the driver's overflow
-        raise NotFound("No such reply.")
-    lock, replies = _no_key_update(), table(Reply)
-    visible = Reply.State.VISIBLE.value  # in the text: a prepared statement's plan can then use the partial index
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(VOTE_COUNTERS)} FROM {replies} WHERE id = %s AND state = '{visible}'{lock}", [reply_id]
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise NotFound("No such reply.")
-    return from_row(Reply, VOTE_COUNTERS, row)
 
 
 def refuse_unless_author_or_moderator(actor, reply: Reply, doing: str) -> None:

@@ -1,13 +1,15 @@
 """Casting, moving and retracting votes; each moves the reply's counters and the stance tallies."""
 
+import functools
+
 from django.db import connection, transaction
 from django.utils import timezone
 
 from discussions import bookkeeping
 from discussions.models import Event, Position, Reply, Stance, Vote
 from discussions.services.events import reply_event_statement
-from discussions.services.lookups import locked_reply_counters
-from forum.errors import Invalid
+from discussions.services.lookups import no_key_update
+from forum.errors import Invalid, NotFound
 from forum.permissions import refuse_if_suspended
 from forum.rawsql import from_row, prepared_cursor, table
 
@@ -16,14 +18,20 @@ _VOTE_FIELDS = ("id", "user_id", "reply_id", "value", "voter_stance_id", "cast_a
 
 # The voter's side: their declared position on the topic, else the stance of their latest visible reply there.
 _SIDE_SQL = (
-    "COALESCE((SELECT stance_id FROM {position} WHERE user_id = %s AND topic_id = %s AND until IS NULL LIMIT 1), "
-    "(SELECT stance_id FROM {reply} WHERE author_id = %s AND topic_id = %s AND state = '{visible}' "
+    "COALESCE((SELECT stance_id FROM {position} WHERE user_id = %s AND topic_id = r.topic_id AND until IS NULL "
+    "LIMIT 1), (SELECT stance_id FROM {reply} WHERE author_id = %s AND topic_id = r.topic_id AND state = '{visible}' "
     "ORDER BY created_at DESC, id DESC LIMIT 1))"
 )
+# The reply's row locked (its counters), the topic's stances, the voter's side and their vote on it: one statement.
+# `fresh`: whether the row locked is the version the statement's snapshot sees (see _locked_ballot).
 _BALLOT_SQL = (
-    "SELECT s.id, s.slug, {side}, v.id, v.user_id, v.reply_id, v.value, v.voter_stance_id, v.cast_at, v.retracted_at "
-    "FROM {stance} s LEFT JOIN {vote} v ON v.user_id = %s AND v.reply_id = %s WHERE s.topic_id = %s"
+    "WITH r AS (SELECT {counters}{xmin} FROM {reply} WHERE id = %s AND state = '{visible}'{lock}) "
+    "SELECT {r_counters}, {fresh}, s.id, s.slug, {side}, "
+    "v.id, v.user_id, v.reply_id, v.value, v.voter_stance_id, v.cast_at, v.retracted_at "
+    "FROM r INNER JOIN {stance} s ON s.topic_id = r.topic_id LEFT JOIN {vote} v ON v.user_id = %s AND v.reply_id = r.id"
 )
+# What a vote reads and writes of its reply (and answers with): not the body.
+_COUNTERS = ("id", "topic_id", "thread_id", "stance_id", "upvotes", "downvotes", "score", "votes_by_stance")
 
 
 # INSERT ... SELECT ending in a WHERE clause: it rides the counters' statement (bookkeeping's `then`).
@@ -39,27 +47,61 @@ def _tally_delta(value: int | None) -> tuple[int, int]:
     return (1, 0) if value == Vote.Value.UP else (0, 1)
 
 
-def _ballot(*, actor, reply: Reply, with_side: bool) -> tuple[dict[int, str], Vote | None, int | None]:
-    """The topic's stances {id: slug}, the actor's vote on the reply if any, and their side: one query.
+def _locked_ballot(*, actor, reply_id: int, with_side: bool) -> tuple[Reply, dict[int, str], Vote | None, int | None]:
+    """The visible reply's row locked (its counters only), the topic's stances {id: slug}, the actor's vote on
+    the reply if any, and their side; NotFound without such a reply."""
+    # Raw SQL, prepared, one statement: every vote runs it, and the ORM spent longer building the lock, the
+    # ballot and their objects than the database took to answer them.
+    low, high = connection.ops.integer_field_range(Reply._meta.pk.get_internal_type())
+    if not low <= reply_id <= high:  # as the ORM does: no such row, rather than the driver's overflow
+        raise NotFound("No such reply.")
+    sql, params = (
+        _ballot_sql(connection.vendor, with_side),
+        [reply_id, *((actor.pk, actor.pk) if with_side else ()), actor.pk],
+    )
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        if rows and not rows[0][len(_COUNTERS)]:
+            # The lock waited for a writer that changed the reply after this statement's snapshot was taken, so
+            # the ballot may miss that writer's vote. Read again: with the lock held, the new snapshot has it.
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    if not rows:
+        raise NotFound("No such reply.")
+    split = len(_COUNTERS)
+    reply = from_row(Reply, _COUNTERS, rows[0][:split])
+    stances = {row[split + 1]: row[split + 2] for row in rows}
+    side, mine = rows[0][split + 3], rows[0][split + 4 :]
+    vote = None if mine[0] is None else from_row(Vote, _VOTE_FIELDS, mine)
+    return reply, stances, vote, side if side in stances else None
 
-    Read after the reply's row is locked, so it sees the last vote on it committed before.
-    """
-    # Raw SQL: every vote runs it, and the ORM spelling (a filtered relation and two subqueries) took
-    # longer to compile in Python than the database took to answer it.
-    side, params = "NULL", []
+
+@functools.lru_cache(maxsize=4)
+def _ballot_sql(vendor: str, with_side: bool) -> str:
+    side = "NULL"
     if with_side:
         # The state in the text, not a parameter: a prepared statement's generic plan can then use the partial
         # index of visible replies (with a parameter the database re-plans it on every vote).
         side = _SIDE_SQL.format(position=table(Position), reply=table(Reply), visible=Reply.State.VISIBLE.value)
-        params = [actor.pk, reply.topic_id, actor.pk, reply.topic_id]
-    sql = _BALLOT_SQL.format(side=side, stance=table(Stance), vote=table(Vote))
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [*params, actor.pk, reply.pk, reply.topic_id])
-        rows = cursor.fetchall()
-    stances = {row[0]: row[1] for row in rows}
-    first = rows[0]
-    vote = None if first[3] is None else from_row(Vote, _VOTE_FIELDS, first[3:])
-    return stances, vote, first[2] if first[2] in stances else None
+    xmin, fresh = "", "1 = 1"  # SQLite: the write transaction already holds the database, nothing can race it
+    if vendor == "postgresql":
+        # Under READ COMMITTED a row lock that waited returns the row's newest version, but the rest of the
+        # statement reads its snapshot from before the wait: the locked version's xmin (the transaction that
+        # wrote it) then differs from the snapshot's own copy of the row.
+        xmin, fresh = ", xmin AS locked_by", f"r.locked_by = (SELECT xmin FROM {table(Reply)} WHERE id = r.id)"
+    return _BALLOT_SQL.format(
+        counters=", ".join(_COUNTERS),
+        xmin=xmin,
+        reply=table(Reply),
+        visible=Reply.State.VISIBLE.value,
+        lock=no_key_update(),
+        r_counters=", ".join(f"r.{name}" for name in _COUNTERS),
+        fresh=fresh,
+        side=side,
+        stance=table(Stance),
+        vote=table(Vote),
+    )
 
 
 def _vote_insert(*, actor, reply: Reply, value: int, side: int | None, now) -> tuple[Vote, tuple[str, list]]:
@@ -144,8 +186,7 @@ def vote_cast(*, actor, reply_id: int, value: int, on_written=None) -> Vote:
 def _cast(*, actor, reply_id: int, value: int) -> Vote:
     # The reply's row lock serialises every vote on it, so reading the vote and moving the counters
     # cannot interleave with another writer.
-    reply = locked_reply_counters(reply_id)
-    stances, vote, side = _ballot(actor=actor, reply=reply, with_side=True)
+    reply, stances, vote, side = _locked_ballot(actor=actor, reply_id=reply_id, with_side=True)
     old = _vote_state(vote, stances)
     if old[0] == value:
         vote.reply = reply
@@ -168,8 +209,7 @@ def vote_retract(*, actor, reply_id: int) -> Reply:
     """Retract the actor's vote on a reply; the vote row is kept, marked retracted."""
     refuse_if_suspended(actor)
     with transaction.atomic(durable=True):
-        reply = locked_reply_counters(reply_id)
-        stances, vote, _ = _ballot(actor=actor, reply=reply, with_side=False)
+        reply, stances, vote, _ = _locked_ballot(actor=actor, reply_id=reply_id, with_side=False)
         old = _vote_state(vote, stances)
         if old[0] is not None:
             now = timezone.now()
