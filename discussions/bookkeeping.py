@@ -78,57 +78,81 @@ def _scopes_update_sql(model, base: dict, moves: dict[Scope, dict[str, int]], al
     return sql, params
 
 
-def _update_scopes(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning: tuple) -> dict:
-    """Run _scopes_update_sql; {scope: returned values} of the rows it found."""
-    with prepared_cursor() as cursor:  # every reply moves its author's participations with one of a few shapes
-        cursor.execute(*_scopes_update_sql(model, base, moves, also, returning))
-        return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
-
-
 def _rows_moved(model, base: dict, moves: dict[Scope, dict[str, int]], *, also=None, returning=(), found=None):
     """Add moves[scope] ({column: n}) to the scopes' rows under `base`, creating missing ones; {scope: returned}.
 
     `found`: the scopes an UPDATE just moved, when the caller ran it.
     """
-    also = also or {}
-    found = _update_scopes(model, base, moves, also, returning) if found is None else found
+    # A scope's first row (a user's first reply in a scope; a stance tally from before migration 0016) is
+    # inserted already moved. A racing writer may create the same rows: theirs win and are moved like the
+    # others. Inserted in the scopes' order: two writers inserting the same keys in different orders each wait
+    # on the other's. Stance tallies are born with their topic or thread (tallies_opened) because creating rows
+    # while holding found ones can deadlock against racers that find ours.
+    also, tried = also or {}, False
+    if found is None and connection.vendor == "postgresql":
+        # One round trip: the UPDATE, then the INSERT of the rows it did not find, as one statement.
+        found, tried = _run_scopes(_upsert_scopes_sql(model, base, moves, also, returning)), True
+    elif found is None:
+        found = _run_scopes(_scopes_update_sql(model, base, moves, also, returning))
     missing = {scope: change for scope, change in moves.items() if scope not in found}
-    if missing and connection.features.can_return_columns_from_insert:
-        # A scope's first row (a user's first reply in a scope; a stance tally from before migration 0016):
-        # inserted already moved, in one statement. A racing writer may create the same rows: theirs win and
-        # are moved like the others. Inserted in the scopes' order: two writers inserting the same keys in
-        # different orders each wait on the other's. Stance tallies are born with their topic or thread
-        # (tallies_opened) because creating rows while holding found ones can deadlock against racers that find ours.
-        with prepared_cursor() as cursor:  # a first reply in a thread sends it: one of a few shapes
-            cursor.execute(*_inserted_moved_sql(model, base, missing, also, returning))
-            found |= {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
+    if missing and not tried and connection.features.can_return_columns_from_insert:
+        found |= _run_scopes(_insert_moved_sql(model, base, missing, also, returning))
         missing = {scope: change for scope, change in missing.items() if scope not in found}
     if missing:
         # The racers' rows; or, on a SQLite without RETURNING, every missing row created at zero, then moved.
         ordered = sorted(missing, key=_scope_order)
         fields = [dict(base, thread_id=thread_id, stance_id=stance_id) for thread_id, stance_id in ordered]
         model.objects.bulk_create([model(**f) for f in fields], ignore_conflicts=True)
-        found |= _update_scopes(model, base, missing, also, returning)
+        found |= _run_scopes(_scopes_update_sql(model, base, missing, also, returning))
     return found
 
 
-def _inserted_moved_sql(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning) -> tuple:
-    """One INSERT of the scopes' missing rows with their moves applied, skipping any a racer made: (sql, params)."""
+def _run_scopes(statement: tuple[str, list]) -> dict:
+    """Run a statement returning (thread_id, stance_id, *values) rows; {scope: values}."""
+    with prepared_cursor() as cursor:  # every reply moves its author's participations with one of a few shapes
+        cursor.execute(*statement)
+        return {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
+
+
+def _moved_rows(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, *, typed: bool) -> tuple:
+    """The scopes' rows with their moves applied, as a VALUES list in the scopes' order: (columns, sql, params)."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # Typed where the VALUES list is a SELECT's: a row's NULL would otherwise leave its column's type unknown.
+    places = ", ".join(f"CAST(%s AS {f.db_type(connection)})" if typed else "%s" for f in fields)
     rows, params = [], []
     for thread_id, stance_id in sorted(moves, key=_scope_order):
         row = model(**base, thread_id=thread_id, stance_id=stance_id, **moves[(thread_id, stance_id)])
         for f in fields:
-            value = also[f.column] if f.column in also else f.get_db_prep_save(getattr(row, f.attname), connection)
-            params.append(value)
-        rows.append(f"({', '.join(['%s'] * len(fields))})")
+            params.append(
+                also[f.column] if f.column in also else f.get_db_prep_save(getattr(row, f.attname), connection)
+            )
+        rows.append(f"({places})")
+    return ", ".join(connection.ops.quote_name(f.column) for f in fields), ", ".join(rows), params
+
+
+def _insert_moved_sql(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning) -> tuple:
+    """One INSERT of the scopes' missing rows with their moves applied, skipping any a racer made: (sql, params)."""
+    columns, rows, params = _moved_rows(model, base, moves, also, typed=False)
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    returned = ", ".join(("thread_id", "stance_id", *returning))
+    return f"INSERT INTO {table} ({columns}) VALUES {rows} ON CONFLICT DO NOTHING RETURNING {returned}", params
+
+
+def _upsert_scopes_sql(model, base: dict, moves: dict[Scope, dict[str, int]], also: dict, returning) -> tuple:
+    """PostgreSQL: _scopes_update_sql, then the INSERT of the scopes it did not find, as one statement."""
+    update, update_params = _scopes_update_sql(model, base, moves, also, returning)
+    columns, rows, params = _moved_rows(model, base, moves, also, typed=True)
+    table = connection.ops.quote_name(model._meta.db_table)
+    returned = ", ".join(("thread_id", "stance_id", *returning))
+    # The INSERT reads what the UPDATE returned, so it runs after it: the found rows are locked first, in key
+    # order, as before; a row a racer made after this statement's snapshot is skipped, and moved by the caller.
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows)} ON CONFLICT DO NOTHING "
-        f"RETURNING {', '.join(('thread_id', 'stance_id', *returning))}"
+        f"WITH moved AS ({update}), added AS (INSERT INTO {table} ({columns}) SELECT * FROM (VALUES {rows}) AS "
+        f"v({columns}) WHERE NOT EXISTS (SELECT 1 FROM moved m WHERE m.thread_id IS NOT DISTINCT FROM v.thread_id "
+        f"AND m.stance_id IS NOT DISTINCT FROM v.stance_id) ON CONFLICT DO NOTHING RETURNING {returned}) "
+        f"SELECT {returned} FROM moved UNION ALL SELECT {returned} FROM added"
     )
-    return sql, params
+    return sql, [*update_params, *params]
 
 
 def tallies_opened(*, topic_id: int, stance_ids: list[int], thread_id: int | None = None) -> None:
