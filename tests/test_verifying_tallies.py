@@ -236,7 +236,8 @@ def test_every_corruption_at_once_is_reported_and_fixed(debate, topic, anon):
 @pytest.fixture
 def mid_audit(monkeypatch):
     """Register writes to commit on another connection at the audit's first read of positions, which falls
-    between its recount of votes and its read of the replies' stored counters; each runs once."""
+    after its first query (the snapshot, on PostgreSQL) and before its recount of votes and its read of the
+    replies' stored counters; each runs once."""
     import threading
 
     from django.db import connections
