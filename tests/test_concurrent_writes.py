@@ -287,15 +287,12 @@ def _lock_waiters() -> int:
         return cursor.fetchone()[0]
 
 
-def _reply_committing_under(racer, **reply) -> None:
-    """Post a reply and, with its counter rows locked, start `racer`; commit once the racer waits on them.
-
-    At its commit a new row's foreign keys take a key-share lock on each row they name: the reply's parent,
-    a notified reader's user row. A racer holding one of those rows more strongly while it waits on the
-    reply's counters would deadlock with it."""
+def _racing(first, racer) -> None:
+    """Run `first(on_written=…)` and, once it has written and holds its locks, start `racer`; let `first` commit
+    once the racer waits on a lock. Both must land without an error."""
     holding, released, errors = threading.Event(), threading.Event(), []
 
-    def hold(_reply):
+    def hold(_written):
         holding.set()
         assert released.wait(10)
 
@@ -307,7 +304,7 @@ def _reply_committing_under(racer, **reply) -> None:
         finally:
             connections.close_all()
 
-    first = threading.Thread(target=run, args=(services.reply_create,), kwargs=dict(reply, on_written=hold))
+    first = threading.Thread(target=run, args=(first,), kwargs={"on_written": hold})
     first.start()
     assert holding.wait(10)
     second = threading.Thread(target=run, args=(racer,))
@@ -320,6 +317,15 @@ def _reply_committing_under(racer, **reply) -> None:
     first.join(20)
     second.join(20)
     assert waited == 1 and errors == [], (waited, errors)
+
+
+def _reply_committing_under(racer, **reply) -> None:
+    """Post a reply and, with its counter rows locked, start `racer`; commit once the racer waits on them.
+
+    At its commit a new row's foreign keys take a key-share lock on each row they name: the reply's parent,
+    a notified reader's user row. A racer holding one of those rows more strongly while it waits on the
+    reply's counters would deadlock with it."""
+    _racing(functools.partial(services.reply_create, **reply), racer)
 
 
 postgresql_only = pytest.mark.skipif(
@@ -388,34 +394,10 @@ def test_a_second_vote_waiting_on_the_first_sees_it(second):
     thread = make_thread(topic=TopicFactory(slug="race"), author=UserFactory(username="opener"))
     reply = make_reply(thread=thread, author=UserFactory(username="argued"), stance="pro-openai")
     voter = UserFactory(username="double-clicker")
-    holding, released, errors = threading.Event(), threading.Event(), []
 
-    def hold(_vote):
-        holding.set()
-        assert released.wait(10)
+    cast = functools.partial(services.vote_cast, actor=voter, reply_id=reply.pk)
+    _racing(functools.partial(cast, value=1), functools.partial(cast, value=second))
 
-    def run(**kwargs):
-        try:
-            services.vote_cast(actor=voter, reply_id=reply.pk, **kwargs)
-        except Exception as error:  # both are awaited below; their errors are what the test reports
-            errors.append(f"{type(error).__name__}: {error}")
-        finally:
-            connections.close_all()
-
-    first = threading.Thread(target=run, kwargs={"value": 1, "on_written": hold})
-    first.start()
-    assert holding.wait(10)
-    waiting = threading.Thread(target=run, kwargs={"value": second})
-    waiting.start()
-    deadline = time.monotonic() + 10
-    while _lock_waiters() == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    waited = _lock_waiters()
-    released.set()
-    first.join(20)
-    waiting.join(20)
-
-    assert (waited, errors) == (1, [])
     reply.refresh_from_db()
     assert list(Vote.objects.filter(reply=reply).values_list("value", flat=True)) == [second]
     assert (reply.upvotes, reply.downvotes) == ((1, 0) if second == 1 else (0, 1))
