@@ -24,6 +24,7 @@ from discussions.models import (
     Topic,
 )
 from forum.errors import Invalid, NotFound
+from forum.rawsql import prepared_cursor
 
 TOP_REPLIES_PER_STANCE = 5
 
@@ -250,7 +251,10 @@ def _summary_replies(*, topic: Topic, stances: list[Stance], thread_id: int | No
     converters = [(i, found, col) for i, found, col in converters if found]
     slugs = {s.pk: s.slug for s in stances}
     parts = [[] for _ in range(len(stances) + persuasive)]
-    with connection.cursor() as cursor:
+    # A topic summary's statement is prepared: its planning took four times its run (1.6 ms against 0.4 at
+    # 500k replies), and its parts filter on a stance or the topic, which one generic plan serves alike.
+    # A thread's is not: a generic plan could not tell a thread of thousands of replies from one of ten.
+    with connection.cursor() if thread_id is not None else prepared_cursor(connection.alias) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     for part, *values, username in rows:

@@ -59,12 +59,12 @@ def columns(model, alias: str) -> tuple[tuple[str, ...], str]:
     return names, quoted
 
 
-def prepared_cursor():
+def prepared_cursor(using: str = DEFAULT_DB_ALIAS):
     """A cursor whose statements PostgreSQL keeps prepared on the connection (a plain cursor on SQLite)."""
     # The hot writes' statements were planned afresh on every request, and planning cost the database more
     # than running them. Only these are prepared: the ORM's reads stay bound on the client, where a generic
     # plan could not serve a skewed filter (one prolific author) as the plan for its own value does.
-    db = connections[DEFAULT_DB_ALIAS]  # once, as in from_row
+    db = connections[using]  # once, as in from_row
     if db.vendor != "postgresql":
         return db.cursor()
     db.close_if_health_check_failed()

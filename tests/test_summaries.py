@@ -1,12 +1,14 @@
 """Clients read how each side is doing: exact headcounts, votes, shares, leader and best replies."""
 
 import pytest
+from django.db import connection
 from rest_framework import serializers
 
 from discussions import selectors, services
 from discussions.ranking import wilson_lower_bound
 from discussions.serializers import SummarySerializer
 from tests.support.factories import TopicFactory, UserFactory, make_reply, make_thread
+from tests.support.queries import forget_prepared, prepared_statements
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +169,17 @@ def test_summary_query_count_does_not_grow_with_the_debate(size, topic, author, 
     # 1 the best replies of each stance in the thread, one UNION ALL.
     with django_assert_num_queries(2):
         assert anon.get(f"/api/threads/{thread.pk}/summary/").status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_topic_summarys_replies_are_prepared_a_threads_are_not(debate, anon):
+    forget_prepared()
+    assert anon.get("/api/topics/sora-leak/summary/").status_code == 200
+    assert anon.get(f"/api/threads/{debate['thread'].pk}/summary/").status_code == 200
+
+    # Planned once per connection: its planning cost four times its run. A thread's stays planned per value.
+    summaries = [sql for sql in prepared_statements() if sql.startswith("SELECT * FROM (SELECT 0 AS part")]
+    assert len(summaries) == 1 and '"thread_id" = $' not in summaries[0], summaries
 
 
 @pytest.mark.parametrize("which", ["topic", "thread"])

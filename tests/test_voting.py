@@ -9,7 +9,7 @@ from discussions.models import Reply, Vote
 from discussions.ranking import wilson_lower_bound
 from tests.support.clients import client_for
 from tests.support.factories import UserFactory, make_reply
-from tests.support.queries import statements
+from tests.support.queries import forget_prepared, prepared_statements, statements
 
 pytestmark = pytest.mark.django_db
 
@@ -170,26 +170,14 @@ def test_retracting_a_vote_costs_a_fixed_number_of_queries(reply, as_author, que
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
 
 
-def _deallocate_all() -> None:
-    # Prepared statements outlive a test on the suite's one connection; psycopg forgets its own on seeing this.
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
-
-
-def _prepared() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        return [row[0] for row in cursor.fetchall()]
-
-
 @postgresql_only
 def test_a_vote_sends_its_own_statements_prepared_and_logs_them_with_their_values(reply, thread, other, as_author):
     other_reply = make_reply(thread=thread, author=other, stance="pro-tester", body="A second argument.")
-    _deallocate_all()
+    forget_prepared()
     vote(as_author, reply, 1)
     with CaptureQueriesContext(connection) as captured:
         vote(as_author, other_reply, -1)
-    prepared = _prepared()
+    prepared = prepared_statements()
 
     # The token lookup, the reply's lock with the ballot, and the counters' one statement, which writes the vote.
     ours = ('SELECT t."token_key"', "WITH r AS (SELECT id, topic_id", "WITH moved_first AS")
@@ -208,11 +196,11 @@ def test_a_vote_sends_its_own_statements_prepared_and_logs_them_with_their_value
 
 @postgresql_only
 def test_with_prepared_statements_off_the_same_vote_prepares_nothing(reply, as_author):
-    _deallocate_all()
+    forget_prepared()
     connection.connection.prepare_threshold = None  # what DATABASE_PREPARED_STATEMENTS=0 leaves
     try:
         response = vote(as_author, reply, 1)
         assert response.status_code == 200, response.content
-        assert _prepared() == []
+        assert prepared_statements() == []
     finally:
         connection.connection.prepare_threshold = 0

@@ -26,3 +26,16 @@ def query_budget(limit: int, *, using: str = DEFAULT_DB_ALIAS):
     if len(sent) > limit:
         listing = "\n".join(f"{number}. {sql}" for number, sql in enumerate(sent, start=1))
         pytest.fail(f"{len(sent)} statements, over the budget of {limit} (savepoints not counted):\n{listing}")
+
+
+def forget_prepared() -> None:
+    """PostgreSQL: drop the connection's prepared statements (they outlive a test on the suite's one connection)."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # psycopg forgets its own on seeing this
+
+
+def prepared_statements() -> list[str]:
+    """PostgreSQL: the text of every statement prepared on the connection."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
