@@ -247,7 +247,8 @@ def _in_one_statement(
 def _counters_moved(*, topic_id: int, tallies: dict, now, daily=None, first=None, then=()) -> list:
     """Move the topic's stance tallies ({scope: {column: n}}), then its daily rows, then each of `then` (one-row
     UPDATEs or INSERT ... SELECTs as (sql, params), their WHERE last); `first` goes before them, on a row the
-    caller holds locked. The id of each of `then`'s rows, in order (None where one wrote none)."""
+    caller holds locked. The id of each of `then`'s rows, in order (None where one wrote none); only an
+    INSERT's is meaningful on a SQLite without RETURNING."""
     also = {"updated_at": connection.ops.adapt_datetimefield_value(now)}
     daily = {key: change for key, change in (daily or {}).items() if any(change.values())}
     if connection.vendor == "postgresql" and tallies:

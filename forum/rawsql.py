@@ -37,6 +37,13 @@ def from_row(model, names: tuple[str, ...], values) -> Model:
     return model.from_db(db.alias, attnames, [values[i] for i in ordered])
 
 
+def saved(instance: Model, pk: int) -> Model:
+    """Mark an instance whose row a raw statement wrote as the ORM marks a saved one, with that row's id."""
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, connection.alias
+    return instance
+
+
 def table(model) -> str:
     """The model's table name, quoted for the database."""
     return connection.ops.quote_name(model._meta.db_table)

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from discussions.live.wake import outbox_grown
 from discussions.models import Event
+from forum.rawsql import saved
 
 
 def event_append(
@@ -57,9 +58,7 @@ def reply_event_statement(*, kind: str, reply, actor) -> tuple[str, list]:
 
 def reply_event_written(pk: int, *, kind: str, reply, actor) -> Event:
     """The outbox row that a caller's statement wrote from reply_event_statement, as a saved instance."""
-    event = Event(id=pk, kind=kind, **_of_reply(reply, actor))
-    event._state.adding, event._state.db = False, connection.alias  # as the ORM marks a saved row
-    return event
+    return saved(Event(kind=kind, **_of_reply(reply, actor)), pk)
 
 
 def events_prune(*, before, batch: int = 10_000) -> int:

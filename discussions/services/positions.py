@@ -10,7 +10,7 @@ from discussions.services.events import event_statement
 from discussions.services.lookups import stance_named, topic_stances_for, user_locked
 from forum.errors import Invalid, NotFound
 from forum.permissions import refuse_if_suspended
-from forum.rawsql import table
+from forum.rawsql import saved, table
 
 
 def position_set(
@@ -71,7 +71,6 @@ def _declare(*, actor, topic_slug: str, stance_slug: str, persuaded_by_id: int |
         topic_id=topic.pk, moves=moves, shifted=current_id is not None, now=now, then=[*writes, event]
     )
     position = Position(user=actor, topic=topic, stance=stance, persuaded_by_id=persuaded_by_id, since=now)
-    position.pk = ids[len(writes) - 1]
-    position._state.adding, position._state.db = False, connection.alias  # as the ORM marks a saved row
+    saved(position, ids[len(writes) - 1])  # the INSERT is the last of `writes`
     position.previous = held.slug if held else None
     return position

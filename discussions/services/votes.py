@@ -11,7 +11,7 @@ from discussions.services.events import reply_event_statement
 from discussions.services.lookups import no_key_update
 from forum.errors import Invalid, NotFound
 from forum.permissions import refuse_if_suspended
-from forum.rawsql import from_row, prepared_cursor, table
+from forum.rawsql import from_row, prepared_cursor, saved, table
 
 # What the ballot reads of the voter's vote; its other fields load if ever asked for.
 _VOTE_FIELDS = ("id", "user_id", "reply_id", "value", "voter_stance_id", "cast_at", "retracted_at")
@@ -123,12 +123,6 @@ def _vote_update(vote: Vote, **fields) -> tuple[str, list]:
     return f"UPDATE {table(Vote)} SET {assignments} WHERE id = %s", [*params, vote.pk]
 
 
-def _vote_saved(vote: Vote, pk: int) -> None:
-    """Mark the vote written by the counters' statement as the ORM marks a saved row."""
-    vote.pk = pk
-    vote._state.adding, vote._state.db = False, connection.alias
-
-
 def _vote_state(vote: Vote | None, stances: dict[int, str]) -> tuple:
     """(value, voter's stance slug, cast day) of an active vote; all None without one."""
     if vote is None or vote.retracted_at is not None:
@@ -200,7 +194,7 @@ def _cast(*, actor, reply_id: int, value: int) -> Vote:
     new = (value, stances.get(side), bookkeeping.utc_day(now))
     ids = _vote_moved(reply, old, new, stances, now, actor=actor, write=write)
     if vote.pk is None:
-        _vote_saved(vote, ids[0])
+        saved(vote, ids[0])
     vote.reply = reply
     return vote
 
